@@ -1,0 +1,19 @@
+//! `bragg-crystal`: the crystal model and the physics of a powder pattern.
+//!
+//! Cell, symmetry, sites, scattering tables, reflections, structure factors, peak shapes,
+//! instrument, background, pattern calculation and density. No file I/O, no printing, no
+//! global state. Angles are in degrees at interfaces and radians inside kernels (see
+//! [`units`]).
+
+pub mod cell;
+pub mod element;
+pub mod error;
+pub mod scattering;
+pub mod symmetry;
+pub mod tables;
+pub mod units;
+
+pub use cell::Cell;
+pub use element::{Element, Species};
+pub use error::{Error, Result};
+pub use symmetry::{CrystalSystem, SpaceGroup, SymOp, WyckoffPosition};
