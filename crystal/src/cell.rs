@@ -43,15 +43,26 @@ pub(crate) fn cos_deg(angle_deg: f64) -> f64 {
 impl Cell {
     /// A cell from six parameters (Å, degrees), validated: edges positive and finite, angles in
     /// (0°, 180°) and together describing a non-degenerate lattice (V² > 0).
-    pub fn new(a: f64, b: f64, c: f64, alpha_deg: f64, beta_deg: f64, gamma_deg: f64) -> Result<Self> {
+    pub fn new(
+        a: f64,
+        b: f64,
+        c: f64,
+        alpha_deg: f64,
+        beta_deg: f64,
+        gamma_deg: f64,
+    ) -> Result<Self> {
         for (name, v) in [("a", a), ("b", b), ("c", c)] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(Error::InvalidCell { reason: format!("edge {name} = {v} Å must be positive and finite") });
+                return Err(Error::InvalidCell {
+                    reason: format!("edge {name} = {v} Å must be positive and finite"),
+                });
             }
         }
         for (name, v) in [("alpha", alpha_deg), ("beta", beta_deg), ("gamma", gamma_deg)] {
             if !(v.is_finite() && v > 0.0 && v < 180.0) {
-                return Err(Error::InvalidCell { reason: format!("angle {name} = {v}° must lie strictly between 0° and 180°") });
+                return Err(Error::InvalidCell {
+                    reason: format!("angle {name} = {v}° must lie strictly between 0° and 180°"),
+                });
             }
         }
         let cell = Cell { a, b, c, alpha_deg, beta_deg, gamma_deg };
@@ -74,12 +85,19 @@ impl Cell {
 
     /// The direct metric tensor G (Å²), G_ij = a_i · a_j (ITA Vol. B §1.1.2).
     pub fn metric(&self) -> Matrix3<f64> {
-        let (ca, cb, cg) = (cos_deg(self.alpha_deg), cos_deg(self.beta_deg), cos_deg(self.gamma_deg));
+        let (ca, cb, cg) =
+            (cos_deg(self.alpha_deg), cos_deg(self.beta_deg), cos_deg(self.gamma_deg));
         let (a, b, c) = (self.a, self.b, self.c);
         Matrix3::new(
-            a * a, a * b * cg, a * c * cb,
-            a * b * cg, b * b, b * c * ca,
-            a * c * cb, b * c * ca, c * c,
+            a * a,
+            a * b * cg,
+            a * c * cb,
+            a * b * cg,
+            b * b,
+            b * c * ca,
+            a * c * cb,
+            b * c * ca,
+            c * c,
         )
     }
 
@@ -91,11 +109,19 @@ impl Cell {
         let g = self.metric();
         // Adjugate over determinant; the cofactors of a matrix with exact zeros stay exact.
         let det = g.determinant();
-        let cof = |r1: usize, r2: usize, c1: usize, c2: usize| g[(r1, c1)] * g[(r2, c2)] - g[(r1, c2)] * g[(r2, c1)];
+        let cof = |r1: usize, r2: usize, c1: usize, c2: usize| {
+            g[(r1, c1)] * g[(r2, c2)] - g[(r1, c2)] * g[(r2, c1)]
+        };
         Matrix3::new(
-            cof(1, 2, 1, 2), -cof(0, 2, 1, 2), cof(0, 1, 1, 2),
-            -cof(1, 2, 0, 2), cof(0, 2, 0, 2), -cof(0, 1, 0, 2),
-            cof(1, 2, 0, 1), -cof(0, 2, 0, 1), cof(0, 1, 0, 1),
+            cof(1, 2, 1, 2),
+            -cof(0, 2, 1, 2),
+            cof(0, 1, 1, 2),
+            -cof(1, 2, 0, 2),
+            cof(0, 2, 0, 2),
+            -cof(0, 1, 0, 2),
+            cof(1, 2, 0, 1),
+            -cof(0, 2, 0, 1),
+            cof(0, 1, 0, 1),
         ) / det
     }
 
@@ -138,13 +164,20 @@ impl Cell {
     /// The orthogonalisation matrix M (columns a, b, c in Cartesian Å, a along x, b in the xy
     /// plane; the PDB/ITA Vol. B §3.3.1.1.1 convention): r_cart = M · x_frac.
     pub fn orthogonalization(&self) -> Matrix3<f64> {
-        let (ca, cb, cg) = (cos_deg(self.alpha_deg), cos_deg(self.beta_deg), cos_deg(self.gamma_deg));
+        let (ca, cb, cg) =
+            (cos_deg(self.alpha_deg), cos_deg(self.beta_deg), cos_deg(self.gamma_deg));
         let sg = self.gamma_deg.to_radians().sin();
         let v = self.volume();
         Matrix3::new(
-            self.a, self.b * cg, self.c * cb,
-            0.0, self.b * sg, self.c * (ca - cb * cg) / sg,
-            0.0, 0.0, v / (self.a * self.b * sg),
+            self.a,
+            self.b * cg,
+            self.c * cb,
+            0.0,
+            self.b * sg,
+            self.c * (ca - cb * cg) / sg,
+            0.0,
+            0.0,
+            v / (self.a * self.b * sg),
         )
     }
 }
@@ -201,7 +234,8 @@ mod tests {
         let prod = cell.metric() * cell.reciprocal_metric();
         assert_relative_eq!(prod, Matrix3::identity(), epsilon = 1e-12);
         // V = abc √(1 − cos²α − cos²β − cos²γ + 2 cosα cosβ cosγ)
-        let (ca, cb, cg) = (81f64.to_radians().cos(), 97.5f64.to_radians().cos(), 103.2f64.to_radians().cos());
+        let (ca, cb, cg) =
+            (81f64.to_radians().cos(), 97.5f64.to_radians().cos(), 103.2f64.to_radians().cos());
         let v = 5.1 * 6.3 * 7.2 * (1.0 - ca * ca - cb * cb - cg * cg + 2.0 * ca * cb * cg).sqrt();
         assert_relative_eq!(cell.volume(), v, max_relative = 1e-13);
         // Orthogonalisation reproduces the metric: Mᵀ M = G.
@@ -216,7 +250,13 @@ mod tests {
     fn rejects_bad_cells() {
         assert!(matches!(Cell::cubic(0.0), Err(Error::InvalidCell { .. })));
         assert!(matches!(Cell::cubic(f64::NAN), Err(Error::InvalidCell { .. })));
-        assert!(matches!(Cell::new(1.0, 1.0, 1.0, 90.0, 90.0, 180.0), Err(Error::InvalidCell { .. })));
-        assert!(matches!(Cell::new(1.0, 1.0, 1.0, 120.0, 120.0, 120.0), Err(Error::InvalidCell { .. })));
+        assert!(matches!(
+            Cell::new(1.0, 1.0, 1.0, 90.0, 90.0, 180.0),
+            Err(Error::InvalidCell { .. })
+        ));
+        assert!(matches!(
+            Cell::new(1.0, 1.0, 1.0, 120.0, 120.0, 120.0),
+            Err(Error::InvalidCell { .. })
+        ));
     }
 }

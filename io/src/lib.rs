@@ -1,0 +1,1 @@
+//! `bragg-io`: readers and writers of diffraction, structure and model files.

@@ -1,0 +1,1 @@
+//! `bragg-refine`: parameters, constraints, the Levenberg–Marquardt driver and series analysis.
