@@ -5,10 +5,15 @@
 //! global state. Angles are in degrees at interfaces and radians inside kernels (see
 //! [`units`]).
 
+pub mod background;
 pub mod cell;
 pub mod element;
 pub mod error;
+pub mod instrument;
+pub mod reflection;
 pub mod scattering;
+pub mod structure;
+pub mod structure_factor;
 pub mod symmetry;
 pub mod tables;
 pub mod units;
@@ -16,4 +21,7 @@ pub mod units;
 pub use cell::Cell;
 pub use element::{Element, Species};
 pub use error::{Error, Result};
+pub use reflection::Reflection;
+pub use structure::{Occupant, Phase, Site};
+pub use structure_factor::StructureFactors;
 pub use symmetry::{CrystalSystem, SpaceGroup, SymOp, WyckoffPosition};

@@ -1,1 +1,17 @@
 //! `bragg-io`: readers and writers of diffraction, structure and model files.
+//!
+//! One module per format; every parse error names the file and the line ([`Error`]); every
+//! writer goes through [`write_atomic`] (temporary file + rename), so a failure never leaves a
+//! half-written file.
+
+pub mod atomic;
+pub mod cif;
+pub mod error;
+pub mod reflections;
+pub mod xye;
+
+pub use atomic::write_atomic;
+pub use cif::{read_cif, write_cif, CifPhase, PhaseSu};
+pub use error::{Error, Result};
+pub use reflections::{write_reflections_csv, ReflectionRow};
+pub use xye::{read_xye, write_xye, PowderData};
