@@ -73,7 +73,7 @@ impl ChebyshevBackground {
                 reason: "background 2θ bounds must be finite".into(),
             });
         }
-        if !(two_theta_min_deg < two_theta_max_deg) {
+        if two_theta_min_deg >= two_theta_max_deg {
             return Err(Error::InvalidRange {
                 reason: format!(
                     "background range needs 2θ_min < 2θ_max, got {two_theta_min_deg}° .. {two_theta_max_deg}°"
@@ -246,14 +246,15 @@ mod tests {
         let bg = ChebyshevBackground::new(c.clone(), 20.0, 80.0).unwrap();
         for t in [20.0, 33.3, 57.0, 80.0] {
             let b = bg.basis(t);
-            for n in 0..c.len() {
+            assert_eq!(b.len(), c.len());
+            for (n, &bn) in b.iter().enumerate() {
                 let h = 1e-3;
                 let mut up = bg.clone();
                 up.coeffs_mut()[n] += h;
                 let mut dn = bg.clone();
                 dn.coeffs_mut()[n] -= h;
                 let fd = (up.value(t) - dn.value(t)) / (2.0 * h);
-                assert!((b[n] - fd).abs() < 1e-9, "{t} {n}");
+                assert!((bn - fd).abs() < 1e-9, "{t} {n}");
             }
         }
     }

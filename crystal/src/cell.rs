@@ -67,7 +67,7 @@ impl Cell {
         }
         let cell = Cell { a, b, c, alpha_deg, beta_deg, gamma_deg };
         let det = cell.metric().determinant();
-        if !(det > 0.0) {
+        if det.is_nan() || det <= 0.0 {
             return Err(Error::InvalidCell { reason: format!("angles {alpha_deg}°, {beta_deg}°, {gamma_deg}° do not form a lattice (V² = {det})") });
         }
         Ok(cell)

@@ -63,8 +63,8 @@ impl Element {
 
     /// Standard atomic weight in g/mol (IUPAC 2021 abridged values, Prohaska et al. 2022,
     /// Pure Appl. Chem. 94, 573). For the 14 elements without a standard atomic weight (Tc,
-    /// Pm, Po–Ac, Np–Cf) this is the mass number of the longest-lived isotope, as bracketed
-    /// in the IUPAC periodic table; see [`Element::has_standard_atomic_weight`].
+    /// Pm, Po–Ac, Np–Cf) this is the mass number of a long-lived isotope (Tc 98, Pu 244, …,
+    /// as periodictable assigns them); see [`Element::has_standard_atomic_weight`].
     pub fn atomic_mass(self) -> Result<f64> {
         self.row()
             .map(|row| row.atomic_weight)

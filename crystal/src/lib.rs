@@ -10,6 +10,8 @@ pub mod cell;
 pub mod element;
 pub mod error;
 pub mod instrument;
+pub mod pattern;
+pub mod profile;
 pub mod reflection;
 pub mod scattering;
 pub mod structure;

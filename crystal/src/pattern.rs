@@ -17,7 +17,9 @@ use crate::instrument::{
     cylinder_transmission, lorentz_polarization, zero_shift, Goniometer, MarchDollase,
     Polarization, Radiation,
 };
-use crate::profile::{FcjTch, PeakShape, ProfileParams, TchPseudoVoigt, DEFAULT_CUTOFF};
+use crate::profile::{
+    FcjAsymmetry, FcjTch, PeakShape, ProfileParams, TchPseudoVoigt, DEFAULT_CUTOFF,
+};
 use crate::reflection::{self, Reflection};
 use crate::scattering::Probe;
 use crate::structure::Phase;
@@ -409,8 +411,12 @@ pub fn phase_peaks(
 pub fn add_peaks(peaks: &[Peak], asym: f64, two_theta_deg: &[f64], out: &mut [f64]) -> Result<()> {
     for p in peaks {
         if asym > 0.0 {
-            let shape =
-                FcjTch::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg, 0.5 * asym, 0.5 * asym)?;
+            let shape = FcjTch::new(
+                p.center_deg,
+                p.fwhm_g_deg,
+                p.fwhm_l_deg,
+                FcjAsymmetry::from_sum(asym),
+            )?;
             shape.add_scaled(two_theta_deg, p.area, DEFAULT_CUTOFF, out);
         } else {
             let shape = TchPseudoVoigt::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg)?;
@@ -440,7 +446,7 @@ pub fn simulate(model: &PatternModel, two_theta_deg: &[f64]) -> Result<Simulated
     if two_theta_deg.is_empty() {
         return Err(Error::InvalidRange { reason: "the 2θ grid is empty".into() });
     }
-    if two_theta_deg.windows(2).any(|w| !(w[1] > w[0])) {
+    if two_theta_deg.windows(2).any(|w| w[1].is_nan() || w[1] <= w[0]) {
         return Err(Error::InvalidRange { reason: "2θ values must increase strictly".into() });
     }
     model.instrument.validate()?;

@@ -39,11 +39,12 @@ mod tests {
 
     #[test]
     fn bragg_round_trip_and_limits() {
-        // Si 111 with Cu Kα1: d = 5.431020511/√3 Å, 2θ = 28.4427° (NIST SRM 640 tables).
+        // Analytic cases: λ = d gives sinθ = ½ (2θ = 60°); λ = √2·d gives θ = 45° (2θ = 90°).
         let d = 5.431_020_511 / 3f64.sqrt();
-        let tth = two_theta_deg(d, 1.540_593).unwrap_or(f64::NAN);
-        assert!((tth - 28.4427).abs() < 2e-4, "{tth}");
-        assert!((d_spacing(tth, 1.540_593) - d).abs() < 1e-12);
+        assert!((two_theta_deg(d, d).unwrap_or(f64::NAN) - 60.0).abs() < 1e-12);
+        let tth = two_theta_deg(d, 2f64.sqrt() * d).unwrap_or(f64::NAN);
+        assert!((tth - 90.0).abs() < 1e-12, "{tth}");
+        assert!((d_spacing(tth, 2f64.sqrt() * d) - d).abs() < 1e-12);
         // Backscattering limit: d = λ/2 gives 2θ = 180°, below it nothing.
         assert!((two_theta_deg(0.5, 1.0).unwrap_or(0.0) - 180.0).abs() < 1e-9);
         assert!(two_theta_deg(0.49, 1.0).is_none());

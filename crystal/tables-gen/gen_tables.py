@@ -98,8 +98,9 @@ def gen_masses() -> str:
             "Validity: terrestrial materials of normal isotopic composition.",
             "Columns: Z, symbol, atomic weight, `standard` (true: an IUPAC standard atomic weight).",
             "Deviation: the 14 elements without a standard atomic weight (Tc, Pm, Po-Ac, Np-Cf) carry",
-            "the mass number of their longest-lived isotope, as in the bracketed entries of the IUPAC",
-            "periodic table, with `standard = false`. Pb carries the abridged value 207.2.",
+            "the mass number periodictable assigns them (a long-lived isotope: Tc 98, Pm 145, Pu 244,",
+            "...), with `standard = false`. Pb carries the abridged value 207.2 (CIAAW 2021 gives",
+            "the interval [206.14, 207.94]).",
         ]
     )
     out += "use super::ElementRow;\n\n"
@@ -149,7 +150,7 @@ def gen_waasmaier_kirfel() -> tuple[str, int]:
         [
             "X-ray form factors f0(s) of neutral atoms and ions: coefficients of",
             "D. Waasmaier & A. Kirfel (1995), Acta Cryst. A51, 416-431, doi:10.1107/S0108767394013292,",
-            "Table 1 (neutral atoms, Z = 1..98) and the ion entries of the same paper,",
+            "coefficient table (98 neutral atoms H-Cf, 111 ions, 2 valence curves),",
             f"as shipped in xraydb {xraydb.__version__} (table `Waasmaier`, XrayDB data version 9.2).",
             "",
             "Model: f0(s) = sum_{i=1..5} a_i exp(-b_i s^2) + c, s = sin(theta)/lambda in 1/Angstrom;",
@@ -157,13 +158,14 @@ def gen_waasmaier_kirfel() -> tuple[str, int]:
             "Columns: label as printed (`Ni2+`, `Cval`), Z, formal charge, `valence`, a1..a5, b1..b5, c.",
             "`valence = true` marks the two valence-state curves (`Cval`, `Siva`: xraydb's spelling",
             "of Si valence), which are not selected by a plain species lookup.",
-            "Deviation: none; coefficients are copied digit for digit. The fits do not constrain",
+            "Deviation: none; coefficients are copied digit for digit from xraydb's transcription",
+            "of the paper (trailing zeros dropped, e.g. 0.000049 -> 4.9e-5). The fits do not constrain",
             "f0(0): sum(a)+c differs from Z - charge by up to 0.038 e (Os), see the tests.",
             f"Row count: {n}.",
         ]
     )
     out += "use super::WkRow;\n\n"
-    out += f"/// All {n} Waasmaier-Kirfel entries, in the order of the paper (by Z, neutral first).\n"
+    out += f"/// All {n} Waasmaier-Kirfel entries, in xraydb's order (by Z, neutral atom first).\n"
     out += "#[rustfmt::skip]\n"
     out += f"pub static WAASMAIER_KIRFEL: [WkRow; {n}] = [\n"
     for label, z, charge, valence, a, b, c in entries:

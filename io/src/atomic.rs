@@ -22,10 +22,7 @@ where
         _ => Path::new("."),
     };
     let previous_permissions = std::fs::metadata(path).ok().map(|m| m.permissions());
-    let temp = tempfile::Builder::new()
-        .prefix(".bragg-tmp-")
-        .tempfile_in(dir)
-        .map_err(io_err)?;
+    let temp = tempfile::Builder::new().prefix(".bragg-tmp-").tempfile_in(dir).map_err(io_err)?;
     {
         let mut out = BufWriter::new(temp.as_file());
         write(&mut out).map_err(io_err)?;

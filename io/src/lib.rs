@@ -7,11 +7,13 @@
 pub mod atomic;
 pub mod cif;
 pub mod error;
+pub mod model;
 pub mod reflections;
 pub mod xye;
 
 pub use atomic::write_atomic;
 pub use cif::{read_cif, write_cif, CifPhase, PhaseSu};
 pub use error::{Error, Result};
+pub use model::{read_model, LoadedModel, ModelFile};
 pub use reflections::{write_reflections_csv, ReflectionRow};
 pub use xye::{read_xye, write_xye, PowderData};

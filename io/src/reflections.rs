@@ -44,7 +44,18 @@ pub fn write_reflections_csv(path: &Path, rows: &[ReflectionRow]) -> Result<()> 
     write_atomic(path, |w: &mut dyn Write| {
         writeln!(w, "{REFLECTIONS_HEADER}")?;
         for r in rows {
-            writeln!(w, "{},{},{},{},{},{},{},{}", csv_field(&r.phase), r.h, r.k, r.l, r.d, r.two_theta_deg, r.multiplicity, r.f2)?;
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{}",
+                csv_field(&r.phase),
+                r.h,
+                r.k,
+                r.l,
+                r.d,
+                r.two_theta_deg,
+                r.multiplicity,
+                r.f2
+            )?;
         }
         Ok(())
     })

@@ -56,7 +56,9 @@ pub fn read_xye(path: &Path) -> Result<PowderData> {
 /// Splits a data line into fields: separators are whitespace, `,` and `;` (so a decimal comma
 /// is not supported); empty fields between separators are dropped.
 fn fields(line: &str) -> Vec<&str> {
-    line.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|f| !f.is_empty()).collect()
+    line.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|f| !f.is_empty())
+        .collect()
 }
 
 /// Parses the text of a powder file; `path` names it in messages and in [`PowderData::source`].
@@ -68,7 +70,8 @@ fn fields(line: &str) -> Vec<&str> {
 /// [`Error::Data`] for a wrong column count, NaN or infinite values, 2θ not strictly
 /// increasing, a negative esd, or no data at all.
 pub fn parse_xye(text: &str, path: &Path) -> Result<PowderData> {
-    let data_err = |line: usize, message: String| Error::Data { path: path.to_path_buf(), line, message };
+    let data_err =
+        |line: usize, message: String| Error::Data { path: path.to_path_buf(), line, message };
     let mut columns: Option<(usize, usize)> = None; // (count, line of the first data line)
     let mut tth = Vec::new();
     let mut y = Vec::new();
@@ -98,10 +101,7 @@ pub fn parse_xye(text: &str, path: &Path) -> Result<PowderData> {
                 (f.len(), line_no)
             }
         };
-        if f.len() != count {
-            return Err(data_err(line_no, format!("{} columns, but the first data line (line {first_line}) has {count}", f.len())));
-        }
-        let mut v = [0.0; 3];
+        let mut v = Vec::with_capacity(f.len());
         for (k, text) in f.iter().enumerate() {
             let x: f64 = text.parse().map_err(|_| Error::Parse {
                 path: path.to_path_buf(),
@@ -109,13 +109,28 @@ pub fn parse_xye(text: &str, path: &Path) -> Result<PowderData> {
                 message: format!("column {} '{text}' is not a number", k + 1),
             })?;
             if !x.is_finite() {
-                return Err(data_err(line_no, format!("column {} is {text}; values must be finite", k + 1)));
+                return Err(data_err(
+                    line_no,
+                    format!("column {} is {text}; values must be finite", k + 1),
+                ));
             }
-            v[k] = x;
+            v.push(x);
+        }
+        if f.len() != count {
+            return Err(data_err(
+                line_no,
+                format!(
+                    "{} columns, but the first data line (line {first_line}) has {count}",
+                    f.len()
+                ),
+            ));
         }
         if let Some(&prev) = tth.last() {
             if v[0] <= prev {
-                return Err(data_err(line_no, format!("2θ = {} does not increase (previous point {prev})", v[0])));
+                return Err(data_err(
+                    line_no,
+                    format!("2θ = {} does not increase (previous point {prev})", v[0]),
+                ));
             }
         }
         if count == 3 && v[2] < 0.0 {
@@ -128,9 +143,17 @@ pub fn parse_xye(text: &str, path: &Path) -> Result<PowderData> {
         }
     }
     let Some((count, _)) = columns else {
-        return Err(data_err(last_line.max(1), "no data points (the file is empty or holds only comments and headers)".to_string()));
+        return Err(data_err(
+            last_line.max(1),
+            "no data points (the file is empty or holds only comments and headers)".to_string(),
+        ));
     };
-    Ok(PowderData { two_theta_deg: tth, intensity: y, esd: (count == 3).then_some(esd), source: path.to_path_buf() })
+    Ok(PowderData {
+        two_theta_deg: tth,
+        intensity: y,
+        esd: (count == 3).then_some(esd),
+        source: path.to_path_buf(),
+    })
 }
 
 /// Writes powder data as text, atomically: a `# bragg <comment>` header line (pass e.g. the

@@ -7,7 +7,7 @@
 //! asymmetry) belong to the profile module, not here.
 
 pub mod absorption;
-pub mod lorentz_polarization;
+pub mod lorentz;
 pub mod preferred_orientation;
 pub mod radiation;
 pub mod shift;
@@ -16,9 +16,7 @@ pub use absorption::{
     cylinder_transmission, flat_plate_finite, flat_plate_infinite, suortti_roughness,
     SurfaceRoughness, Transmission, CYLINDER_MU_R_MAX,
 };
-pub use lorentz_polarization::{
-    lorentz_factor, lorentz_polarization, LorentzPolarization, Polarization,
-};
+pub use lorentz::{lorentz_factor, lorentz_polarization, LorentzPolarization, Polarization};
 pub use preferred_orientation::{MarchDollase, PreferredOrientation};
 pub use radiation::{Anode, Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO};
 pub use shift::{zero_shift, Goniometer, PositionShift};

@@ -228,6 +228,7 @@ impl Radiation {
     /// The strongest component (the first of equals): the wavelength to use for anomalous
     /// scattering and for d ↔ 2θ conversions.
     pub fn primary(&self) -> WavelengthComponent {
+        // INVARIANT: every constructor (and deserialisation) rejects an empty component list.
         let mut best = self.components[0];
         for c in &self.components[1..] {
             if c.relative_intensity > best.relative_intensity {

@@ -71,9 +71,15 @@ pub(crate) fn tch_mix_unchecked(g: f64, l: f64) -> TchMix {
         + c[3] * g2 * l3
         + c[4] * g * l4
         + c[5] * l4 * l;
-    let p_g = 5.0 * c[0] * g4 + 4.0 * c[1] * g3 * l + 3.0 * c[2] * g2 * l2 + 2.0 * c[3] * g * l3
+    let p_g = 5.0 * c[0] * g4
+        + 4.0 * c[1] * g3 * l
+        + 3.0 * c[2] * g2 * l2
+        + 2.0 * c[3] * g * l3
         + c[4] * l4;
-    let p_l = c[1] * g4 + 2.0 * c[2] * g3 * l + 3.0 * c[3] * g2 * l2 + 4.0 * c[4] * g * l3
+    let p_l = c[1] * g4
+        + 2.0 * c[2] * g3 * l
+        + 3.0 * c[3] * g2 * l2
+        + 4.0 * c[4] * g * l3
         + 5.0 * c[5] * l4;
     let h = p.powf(0.2);
     // H⁵ = P ⇒ 5H⁴ dH = dP.
@@ -277,7 +283,8 @@ mod tests {
     /// Voigt profile (true convolution of unit-area Gaussian and Lorentzian) by quadrature.
     fn voigt(z: f64, hg: f64, hl: f64) -> f64 {
         let s = hg / (8.0 * std::f64::consts::LN_2).sqrt();
-        let g = |t: f64| (-(t * t) / (2.0 * s * s)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt());
+        let g =
+            |t: f64| (-(t * t) / (2.0 * s * s)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt());
         let gam = 0.5 * hl;
         let l = |t: f64| gam / std::f64::consts::PI / (t * t + gam * gam);
         simpson(|t| g(t) * l(z - t), -9.0 * s, 9.0 * s, 4000)
@@ -302,9 +309,12 @@ mod tests {
     fn measured_fwhm_equals_h_and_approximates_the_voigt() {
         // The TCH curve's numerically measured FWHM is H; and H approximates the FWHM of the
         // true Voigt convolution (computed here by quadrature, independent of TCH's formula).
-        // TCH 1987 fitted eq. 4 to the Voigt FWHM; the deviation measured here is < 0.03 %.
+        // TCH 1987 fitted eq. 4 to the Voigt FWHM; the largest deviation over H_L/H_G is
+        // 0.45 % near H_L/H_G ≈ 0.45 (also found against Olivero & Longbothum 1977, JQSRT 17,
+        // 233, whose formula is accurate to 0.02 %); the cases here include that worst one.
         let mut worst: f64 = 0.0;
-        for &(hg, hl) in &[(0.1, 0.0), (0.1, 0.01), (0.1, 0.05), (0.1, 0.1), (0.05, 0.1), (0.01, 0.1)]
+        for &(hg, hl) in
+            &[(0.1, 0.0), (0.1, 0.01), (0.1, 0.044), (0.1, 0.1), (0.05, 0.1), (0.01, 0.1)]
         {
             let p = TchPseudoVoigt::new(30.0, hg, hl).unwrap();
             let f = numeric_fwhm(|z| p.value(30.0 + z), 0.0, p.fwhm());
@@ -314,7 +324,7 @@ mod tests {
                 worst = worst.max((p.fwhm() / fv - 1.0).abs());
             }
         }
-        assert!(worst < 3e-4, "TCH H vs Voigt FWHM: {worst}");
+        assert!(worst < 5e-3 && worst > 1e-3, "TCH H vs Voigt FWHM: {worst}");
     }
 
     #[test]

@@ -10,11 +10,12 @@
 //! U, V, W, P are in **deg²** and give the squared Gaussian **FWHM** H_G² in deg²; X, Y are in
 //! **deg** and give the Lorentzian FWHM H_L in deg.
 //!
-//! GSAS and GSAS-II use centidegrees and the Gaussian **variance**: σ² = U tan²θ + V tanθ + W
-//! + P/cos²θ in centideg², γ = X/cosθ + Y tanθ in centideg (note GSAS's X multiplies 1/cosθ
-//! and Y multiplies tanθ, the reverse of FullProf). With H_G² = 8 ln2·σ² and 1 centideg =
-//! 0.01°: U_deg² = 8 ln2·10⁻⁴·U_GSAS (= 5.545·10⁻⁴ U_GSAS), likewise V, W, P; X_deg =
-//! Y_GSAS/100 and Y_deg = X_GSAS/100. See [`ProfileParams::from_gsas`].
+//! GSAS and GSAS-II use centidegrees and the Gaussian **variance**:
+//! σ² = U tan²θ + V tanθ + W + P/cos²θ in centideg², and γ = X/cosθ + Y tanθ in centideg
+//! (GSAS's X multiplies 1/cosθ and its Y multiplies tanθ, the reverse of FullProf). With
+//! H_G² = 8 ln2·σ² and 1 centideg = 0.01°: U_deg² = 8 ln2·10⁻⁴·U_GSAS (= 5.545·10⁻⁴ U_GSAS),
+//! likewise V, W, P; X_deg = Y_GSAS/100 and Y_deg = X_GSAS/100. See
+//! [`ProfileParams::from_gsas`].
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -127,7 +128,9 @@ impl ProfileParams {
         let hg2 = self.u * tan * tan + self.v * tan + self.w + self.p * sec2;
         if hg2 < 0.0 {
             return Err(Error::InvalidValue {
-                name: format!("Gaussian FWHM² U tan²θ + V tanθ + W + P/cos²θ at 2θ = {two_theta_deg}°"),
+                name: format!(
+                    "Gaussian FWHM² U tan²θ + V tanθ + W + P/cos²θ at 2θ = {two_theta_deg}°"
+                ),
                 value: hg2,
                 reason: "negative: U, V, W, P are unphysical at this angle",
             });

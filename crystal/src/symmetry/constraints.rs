@@ -172,7 +172,7 @@ impl CellConstraint {
                     } else {
                         (x - y).abs() / y.abs().max(f64::MIN_POSITIVE)
                     };
-                    if !(diff <= tolerance) {
+                    if diff.is_nan() || diff > tolerance {
                         return Err(Error::InvalidCell {
                             reason: format!(
                                 "{system_name} requires {} = {}, but {} = {x}{unit} and {} = {y}{unit}",
@@ -186,7 +186,7 @@ impl CellConstraint {
                 }
                 CellRule::FixedDeg(x) => {
                     let y = v[p.index()];
-                    if !((x - y).abs() <= tolerance) {
+                    if (x - y).is_nan() || (x - y).abs() > tolerance {
                         return Err(Error::InvalidCell {
                             reason: format!(
                                 "{system_name} requires {} = {x}°, but it is {y}°",

@@ -348,11 +348,13 @@ impl SpaceGroup {
         wyckoff::positions_of_hall(i32::from(self.hall_number))
     }
 
-    /// The Wyckoff position of a letter (`α` for the 27th of some cubic groups).
+    /// The Wyckoff position of a letter. The 27th position of Pmmm (No. 47), printed `α` in ITA,
+    /// is `A` here, as in moyo's database (`α` is accepted too).
     pub fn wyckoff(&self, letter: char) -> Result<WyckoffPosition> {
+        let wanted = if letter == 'α' { 'A' } else { letter };
         self.wyckoff_positions()
             .into_iter()
-            .find(|w| w.letter == letter)
+            .find(|w| w.letter == wanted)
             .ok_or_else(|| Error::UnknownWyckoff { group: self.symbol.clone(), letter })
     }
 
@@ -411,7 +413,7 @@ impl SpaceGroup {
             for i in 0..3 {
                 let mut row = [0.0f64; 3];
                 for (j, r) in row.iter_mut().enumerate() {
-                    *r = f64::from(op.rot[i][j] - IDENTITY[i][j]);
+                    *r = f64::from(op.rot[i][j] - i32::from(i == j));
                 }
                 rows.push(row);
             }

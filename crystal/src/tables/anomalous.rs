@@ -9,9 +9,10 @@
 //!     f' = f1(FFAST) - Z + f_rel(3/5 CL) + f_NT,
 //! i.e. the FFAST f1 column minus Z plus the relativistic correction (3/5 of the
 //! Cromer-Liberman value, as Chantler recommends) and the nuclear Thomson term (Chantler
-//! 2000, eq. 3-4). Verified by the generator: at E >> edges the stored value tends to
-//! f_rel + f_NT (Ni: -0.0883 e), and it matches the printed FFAST f1 - Z + f_rel + f_NT at
-//! FFAST grid energies to 1e-3 e away from edges. It is stored unchanged as f'.
+//! 2000, sec. 2). Checked: far above all edges the stored value tends to f_rel + f_NT
+//! (Ni: -0.0883 e; asserted by the generator for Z <= 50), and it equals the printed FFAST
+//! f1 - Z + f_rel + f_NT at FFAST grid energies to ~1e-3 e away from edges (asserted in
+//! crystal/tests/scattering_tables.rs). It is stored unchanged as f'.
 //! The total scattering factor is f(s, E) = f0(s) + f' (E) + i f''(E).
 //!
 //! Units: E in keV, f' and f'' in electrons/atom. Validity: 2.0-120.0 keV (Cr K-alpha

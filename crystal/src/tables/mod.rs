@@ -30,8 +30,8 @@ pub struct ElementRow {
     pub z: u8,
     /// Chemical symbol, e.g. `"Ni"`.
     pub symbol: &'static str,
-    /// Standard atomic weight (g/mol); for elements without one, the mass number of the
-    /// longest-lived isotope.
+    /// Standard atomic weight (g/mol); for elements without one, the mass number of a
+    /// long-lived isotope.
     pub atomic_weight: f64,
     /// Whether `atomic_weight` is an IUPAC standard atomic weight.
     pub standard: bool,

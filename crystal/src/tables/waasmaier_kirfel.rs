@@ -1,6 +1,6 @@
 //! X-ray form factors f0(s) of neutral atoms and ions: coefficients of
 //! D. Waasmaier & A. Kirfel (1995), Acta Cryst. A51, 416-431, doi:10.1107/S0108767394013292,
-//! Table 1 (neutral atoms, Z = 1..98) and the ion entries of the same paper,
+//! coefficient table (98 neutral atoms H-Cf, 111 ions, 2 valence curves),
 //! as shipped in xraydb 4.5.8 (table `Waasmaier`, XrayDB data version 9.2).
 //!
 //! Model: f0(s) = sum_{i=1..5} a_i exp(-b_i s^2) + c, s = sin(theta)/lambda in 1/Angstrom;
@@ -8,7 +8,8 @@
 //! Columns: label as printed (`Ni2+`, `Cval`), Z, formal charge, `valence`, a1..a5, b1..b5, c.
 //! `valence = true` marks the two valence-state curves (`Cval`, `Siva`: xraydb's spelling
 //! of Si valence), which are not selected by a plain species lookup.
-//! Deviation: none; coefficients are copied digit for digit. The fits do not constrain
+//! Deviation: none; coefficients are copied digit for digit from xraydb's transcription
+//! of the paper (trailing zeros dropped, e.g. 0.000049 -> 4.9e-5). The fits do not constrain
 //! f0(0): sum(a)+c differs from Z - charge by up to 0.038 e (Os), see the tests.
 //! Row count: 211.
 //!
@@ -16,7 +17,7 @@
 
 use super::WkRow;
 
-/// All 211 Waasmaier-Kirfel entries, in the order of the paper (by Z, neutral first).
+/// All 211 Waasmaier-Kirfel entries, in xraydb's order (by Z, neutral atom first).
 #[rustfmt::skip]
 pub static WAASMAIER_KIRFEL: [WkRow; 211] = [
     WkRow { label: "H", z: 1, charge: 0, valence: false,

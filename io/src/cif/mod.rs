@@ -7,5 +7,8 @@ pub mod symops;
 pub mod syntax;
 mod write;
 
-pub use read::{parse_cif_phases, read_cif, ueq_from_uij, CellSu, CifPhase, PhaseSu, SiteSu, SAME_POSITION_TOLERANCE};
+pub use read::{
+    parse_cif_phases, read_cif, ueq_from_uij, CellSu, CifPhase, PhaseSu, SiteSu,
+    SAME_POSITION_TOLERANCE,
+};
 pub use write::{cif_string, format_with_su, write_cif};

@@ -72,7 +72,8 @@ pub struct CifPhase {
 /// Reads every data block of a CIF 1.1 file that describes a structure (see
 /// [`parse_cif_phases`]).
 pub fn read_cif(path: &Path) -> Result<Vec<CifPhase>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let text = String::from_utf8_lossy(&bytes);
     parse_cif_phases(&text, path)
 }
@@ -108,7 +109,8 @@ pub fn parse_cif_phases(text: &str, path: &Path) -> Result<Vec<CifPhase>> {
         let has_cell = block.value("_cell_length_a").is_some()
             || block.value("_cell_length_b").is_some()
             || block.value("_cell_length_c").is_some();
-        let has_sites = block.find_loop("_atom_site_fract_x").is_some() || block.value("_atom_site_fract_x").is_some();
+        let has_sites = block.find_loop("_atom_site_fract_x").is_some()
+            || block.value("_atom_site_fract_x").is_some();
         if has_cell || has_sites {
             phases.push(block_to_phase(block, path)?);
         }
@@ -117,14 +119,20 @@ pub fn parse_cif_phases(text: &str, path: &Path) -> Result<Vec<CifPhase>> {
         return Err(Error::Missing {
             path: path.to_path_buf(),
             line: blocks.first().map_or(1, |b| b.line),
-            what: "a data block with a crystal structure (_cell_length_a, _atom_site_fract_x)".to_string(),
+            what: "a data block with a crystal structure (_cell_length_a, _atom_site_fract_x)"
+                .to_string(),
         });
     }
     Ok(phases)
 }
 
 /// A required or defaulted number from a tag–value pair.
-fn number_of(block: &DataBlock, path: &Path, tag: &str, default: Option<f64>) -> Result<(f64, Option<f64>, usize)> {
+fn number_of(
+    block: &DataBlock,
+    path: &Path,
+    tag: &str,
+    default: Option<f64>,
+) -> Result<(f64, Option<f64>, usize)> {
     match block.value(tag) {
         Some(v) if !v.is_null() => {
             let (x, su) = number(v, path, tag)?;
@@ -145,12 +153,19 @@ fn number(v: &CifValue, path: &Path, what: &str) -> Result<(f64, Option<f64>)> {
     v.number().ok_or_else(|| Error::Parse {
         path: path.to_path_buf(),
         line: v.line,
-        message: format!("{what}: '{}' is not a number (expected e.g. 4.1403 or 4.1403(2))", v.text),
+        message: format!(
+            "{what}: '{}' is not a number (expected e.g. 4.1403 or 4.1403(2))",
+            v.text
+        ),
     })
 }
 
 fn block_to_phase(block: &DataBlock, path: &Path) -> Result<CifPhase> {
-    let crystal_err = |line: usize, source: bragg_crystal::Error| Error::Crystal { path: path.to_path_buf(), line, source };
+    let crystal_err = |line: usize, source: bragg_crystal::Error| Error::Crystal {
+        path: path.to_path_buf(),
+        line,
+        source,
+    };
     let (a, a_su, a_line) = number_of(block, path, "_cell_length_a", None)?;
     let (b, b_su, _) = number_of(block, path, "_cell_length_b", None)?;
     let (c, c_su, _) = number_of(block, path, "_cell_length_c", None)?;
@@ -158,7 +173,8 @@ fn block_to_phase(block: &DataBlock, path: &Path) -> Result<CifPhase> {
     let (be, be_su, _) = number_of(block, path, "_cell_angle_beta", Some(90.0))?;
     let (ga, ga_su, _) = number_of(block, path, "_cell_angle_gamma", Some(90.0))?;
     let cell = Cell::new(a, b, c, al, be, ga).map_err(|e| crystal_err(a_line, e))?;
-    let cell_su = CellSu { a: a_su, b: b_su, c: c_su, alpha_deg: al_su, beta_deg: be_su, gamma_deg: ga_su };
+    let cell_su =
+        CellSu { a: a_su, b: b_su, c: c_su, alpha_deg: al_su, beta_deg: be_su, gamma_deg: ga_su };
 
     let resolved = resolve_space_group(block, path)?;
     let mut warnings = resolved.warnings;
@@ -170,16 +186,24 @@ fn block_to_phase(block: &DataBlock, path: &Path) -> Result<CifPhase> {
         Some(v) => {
             let (z, _) = number(v, path, "_cell_formula_units_Z")?;
             if !(z.is_finite() && z > 0.0) {
-                return Err(Error::Data { path: path.to_path_buf(), line: v.line, message: format!("_cell_formula_units_Z = {z} must be positive") });
+                return Err(Error::Data {
+                    path: path.to_path_buf(),
+                    line: v.line,
+                    message: format!("_cell_formula_units_Z = {z} must be positive"),
+                });
             }
             Some(z)
         }
         None => None,
     };
     if sites.is_empty() {
-        warnings.push(format!("data block '{}' (line {}) has a cell but no atom sites", block.name, block.line));
+        warnings.push(format!(
+            "data block '{}' (line {}) has a cell but no atom sites",
+            block.name, block.line
+        ));
     }
-    let mut phase = Phase::new(block.name.clone(), cell, resolved.group, sites).map_err(|e| crystal_err(block.line, e))?;
+    let mut phase = Phase::new(block.name.clone(), cell, resolved.group, sites)
+        .map_err(|e| crystal_err(block.line, e))?;
     phase.z = z;
     Ok(CifPhase {
         phase,
@@ -204,7 +228,12 @@ struct SiteRow {
     line: usize,
 }
 
-fn read_site_rows(block: &DataBlock, path: &Path, cell: &Cell, warnings: &mut Vec<String>) -> Result<Vec<SiteRow>> {
+fn read_site_rows(
+    block: &DataBlock,
+    path: &Path,
+    cell: &Cell,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<SiteRow>> {
     let Some(sites) = block.find_loop("_atom_site_fract_x") else {
         return Ok(Vec::new());
     };
@@ -240,12 +269,24 @@ fn read_site_rows(block: &DataBlock, path: &Path, cell: &Cell, warnings: &mut Ve
             None => format!("{}{}", get(c_type).map_or("X", |v| v.text.as_str()), k + 1),
         };
         let species = match get(c_type) {
-            Some(v) => Species::parse(&v.text).map_err(|source| Error::Crystal { path: path.to_path_buf(), line: v.line, source })?,
-            None => species_from_label(&label).map_err(|source| Error::Crystal { path: path.to_path_buf(), line, source })?,
+            Some(v) => Species::parse(&v.text).map_err(|source| Error::Crystal {
+                path: path.to_path_buf(),
+                line: v.line,
+                source,
+            })?,
+            None => species_from_label(&label).map_err(|source| Error::Crystal {
+                path: path.to_path_buf(),
+                line,
+                source,
+            })?,
         };
         let mut position = [0.0; 3];
         let mut position_su = [None; 3];
-        for (i, (c, name)) in [(cx, "_atom_site_fract_x"), (cy, "_atom_site_fract_y"), (cz, "_atom_site_fract_z")].into_iter().enumerate() {
+        for (i, (c, name)) in
+            [(cx, "_atom_site_fract_x"), (cy, "_atom_site_fract_y"), (cz, "_atom_site_fract_z")]
+                .into_iter()
+                .enumerate()
+        {
             let v = get(Some(c)).ok_or_else(|| Error::Data {
                 path: path.to_path_buf(),
                 line,
@@ -278,16 +319,30 @@ fn read_site_rows(block: &DataBlock, path: &Path, cell: &Cell, warnings: &mut Ve
         }
         let (biso, biso_su) = match adp {
             Some((b, su, l, what)) if b < 0.0 => {
-                warnings.push(format!("line {l}: site {label} has a negative {what} (B = {b:.4} Å²); B set to 0"));
+                warnings.push(format!(
+                    "line {l}: site {label} has a negative {what} (B = {b:.4} Å²); B set to 0"
+                ));
                 (0.0, su)
             }
             Some((b, su, _, _)) => (b, su),
             None => {
-                warnings.push(format!("line {line}: site {label} has no displacement parameter; B = 0 Å² assumed"));
+                warnings.push(format!(
+                    "line {line}: site {label} has no displacement parameter; B = 0 Å² assumed"
+                ));
                 (0.0, None)
             }
         };
-        out.push(SiteRow { label, species, position, position_su, occupancy, occupancy_su, biso, biso_su, line });
+        out.push(SiteRow {
+            label,
+            species,
+            position,
+            position_su,
+            occupancy,
+            occupancy_su,
+            biso,
+            biso_su,
+            line,
+        });
     }
     Ok(out)
 }
@@ -296,18 +351,27 @@ fn read_site_rows(block: &DataBlock, path: &Path, cell: &Cell, warnings: &mut Ve
 /// loop, with its line. B_ij are converted to U_ij = B_ij/(8π²).
 fn aniso_row(l: &CifLoop, label: &str, path: &Path) -> Result<Option<([f64; 6], usize)>> {
     let Some(c_label) = l.column("_atom_site_aniso_label") else { return Ok(None) };
-    let Some(row) = l.rows().find(|r| r.get(c_label).is_some_and(|v| v.text == label)) else { return Ok(None) };
+    let Some(row) = l.rows().find(|r| r.get(c_label).is_some_and(|v| v.text == label)) else {
+        return Ok(None);
+    };
     let line = row.first().map_or(l.line, |v| v.line);
     let names = ["11", "22", "33", "12", "13", "23"];
-    for (prefix, scale) in [("_atom_site_aniso_u_", 1.0), ("_atom_site_aniso_b_", 1.0 / (8.0 * PI * PI))] {
-        let cols: Vec<Option<usize>> = names.iter().map(|n| l.column(&format!("{prefix}{n}"))).collect();
+    for (prefix, scale) in
+        [("_atom_site_aniso_u_", 1.0), ("_atom_site_aniso_b_", 1.0 / (8.0 * PI * PI))]
+    {
+        let cols: Vec<Option<usize>> =
+            names.iter().map(|n| l.column(&format!("{prefix}{n}"))).collect();
         if cols.iter().all(Option::is_none) {
             continue;
         }
         let mut u = [0.0; 6];
         for (k, c) in cols.iter().enumerate() {
             let Some(v) = c.and_then(|c| row.get(c)) else {
-                return Err(Error::Missing { path: path.to_path_buf(), line: l.line, what: format!("{prefix}{} in the aniso loop", names[k]) });
+                return Err(Error::Missing {
+                    path: path.to_path_buf(),
+                    line: l.line,
+                    what: format!("{prefix}{} in the aniso loop", names[k]),
+                });
             };
             if v.is_null() {
                 return Ok(None);
@@ -352,7 +416,9 @@ fn species_from_label(label: &str) -> bragg_crystal::Result<Species> {
         }
     }
     match first {
-        Some(f) => Element::from_symbol(&f.to_string()).map(|element| Species { element, charge: 0 }),
+        Some(f) => {
+            Element::from_symbol(&f.to_string()).map(|element| Species { element, charge: 0 })
+        }
         None => Err(bragg_crystal::Error::UnknownElement { symbol: label.to_string() }),
     }
 }
@@ -364,7 +430,10 @@ fn same_position(a: [f64; 3], b: [f64; 3]) -> bool {
     })
 }
 
-fn merge_rows(rows: Vec<SiteRow>, warnings: &mut Vec<String>) -> (Vec<Site>, Vec<SiteSu>, Vec<Vec<usize>>) {
+fn merge_rows(
+    rows: Vec<SiteRow>,
+    warnings: &mut Vec<String>,
+) -> (Vec<Site>, Vec<SiteSu>, Vec<Vec<usize>>) {
     let mut sites: Vec<Site> = Vec::new();
     let mut sus: Vec<SiteSu> = Vec::new();
     let mut lines: Vec<Vec<usize>> = Vec::new();
@@ -383,7 +452,11 @@ fn merge_rows(rows: Vec<SiteRow>, warnings: &mut Vec<String>) -> (Vec<Site>, Vec
             lines[k].push(row.line);
         } else {
             sites.push(Site::new(row.label, row.position, vec![occupant], row.biso));
-            sus.push(SiteSu { position: row.position_su, occupancy: vec![row.occupancy_su], biso: row.biso_su });
+            sus.push(SiteSu {
+                position: row.position_su,
+                occupancy: vec![row.occupancy_su],
+                biso: row.biso_su,
+            });
             lines.push(vec![row.line]);
         }
     }

@@ -22,7 +22,8 @@ pub fn parse_xyz(text: &str) -> Option<SymOp> {
     let mut rotation = [[0i32; 3]; 3];
     let mut translation = [0.0f64; 3];
     for (row, part) in parts.iter().enumerate() {
-        let s: String = part.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+        let s: String =
+            part.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
         if s.is_empty() {
             return None;
         }
@@ -85,7 +86,13 @@ pub fn format_xyz(op: &SymOp) -> String {
             match op.rotation[row][col] {
                 0 => {}
                 r => {
-                    let sign = if r < 0 { "-" } else if s.is_empty() { "" } else { "+" };
+                    let sign = if r < 0 {
+                        "-"
+                    } else if s.is_empty() {
+                        ""
+                    } else {
+                        "+"
+                    };
                     let k = if r.abs() == 1 { String::new() } else { r.abs().to_string() };
                     s.push_str(&format!("{sign}{k}{name}"));
                 }
@@ -134,10 +141,10 @@ fn same_op(a: &SymOp, b: &SymOp) -> bool {
 fn compose(a: &SymOp, b: &SymOp) -> SymOp {
     let mut rotation = [[0i32; 3]; 3];
     let mut translation = a.translation;
-    for i in 0..3 {
-        for j in 0..3 {
-            rotation[i][j] = (0..3).map(|k| a.rotation[i][k] * b.rotation[k][j]).sum();
-            translation[i] += f64::from(a.rotation[i][j]) * b.translation[j];
+    for (i, (row, t)) in rotation.iter_mut().zip(translation.iter_mut()).enumerate() {
+        for (j, r) in row.iter_mut().enumerate() {
+            *r = (0..3).map(|k| a.rotation[i][k] * b.rotation[k][j]).sum();
+            *t += f64::from(a.rotation[i][j]) * b.translation[j];
         }
     }
     SymOp { rotation, translation: translation.map(|t| t.rem_euclid(1.0)) }
@@ -174,11 +181,14 @@ fn closure(ops: &[SymOp]) -> Option<Vec<SymOp>> {
 pub fn matches_group(file_ops: &[SymOp], group: &SpaceGroup) -> bool {
     let Some(generated) = closure(file_ops) else { return false };
     let group_ops = group.operations();
-    generated.len() == group_ops.len() && generated.iter().all(|op| group_ops.iter().any(|g| same_op(op, g)))
+    generated.len() == group_ops.len()
+        && generated.iter().all(|op| group_ops.iter().any(|g| same_op(op, g)))
 }
 
 /// The complete operator set (centring included) of a Hall symbol, via moyo's Hall-symbol parser
-/// (ITB (2010) Appendix A1.4.2).
+/// (ITB (2010) Appendix A1.4.2). Only called with symbols from moyo's own database: its parser
+/// asserts on some malformed input, so text from a file never reaches it (file Hall symbols are
+/// matched against the database as strings, see [`symbols_of_hall`]).
 fn hall_operations(hall: &str) -> Option<Vec<SymOp>> {
     let symbol = moyo::data::HallSymbol::new(hall)?;
     let mut centrings = vec![[0.0; 3]];
@@ -238,7 +248,8 @@ fn settings_matching(ops: &[SymOp]) -> Vec<String> {
         .filter_map(moyo::data::hall_symbol_entry)
         .filter(|e| {
             hall_operations(e.hall_symbol).is_some_and(|h| {
-                h.len() == generated.len() && generated.iter().all(|op| h.iter().any(|g| same_op(op, g)))
+                h.len() == generated.len()
+                    && generated.iter().all(|op| h.iter().any(|g| same_op(op, g)))
             })
         })
         .flat_map(|e| entry_symbols(&e))
@@ -255,20 +266,25 @@ pub(crate) struct Resolved {
 /// tags consulted) and checks it against the listed operators, if any.
 pub(crate) fn resolve_space_group(block: &DataBlock, path: &Path) -> Result<Resolved> {
     let mut warnings = Vec::new();
-    let data_err = |line: usize, message: String| Error::Data { path: path.to_path_buf(), line, message };
+    let data_err =
+        |line: usize, message: String| Error::Data { path: path.to_path_buf(), line, message };
 
     // The operator list, if given.
     let op_loop = block
         .find_loop("_space_group_symop_operation_xyz")
         .map(|l| (l, "_space_group_symop_operation_xyz"))
-        .or_else(|| block.find_loop("_symmetry_equiv_pos_as_xyz").map(|l| (l, "_symmetry_equiv_pos_as_xyz")));
+        .or_else(|| {
+            block.find_loop("_symmetry_equiv_pos_as_xyz").map(|l| (l, "_symmetry_equiv_pos_as_xyz"))
+        });
     let single_op = || {
         ["_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz"]
             .iter()
             .find_map(|t| block.non_null(t).map(|v| (vec![v.clone()], v.line)))
     };
     let listed: Option<(Vec<CifValue>, usize)> = match op_loop {
-        Some((l, tag)) => l.column(tag).map(|c| (l.rows().filter_map(|r| r.get(c).cloned()).collect(), l.line)),
+        Some((l, tag)) => {
+            l.column(tag).map(|c| (l.rows().filter_map(|r| r.get(c).cloned()).collect(), l.line))
+        }
         None => single_op(),
     };
     let file_ops = match &listed {
@@ -277,7 +293,12 @@ pub(crate) fn resolve_space_group(block: &DataBlock, path: &Path) -> Result<Reso
             for v in values {
                 match parse_xyz(&v.text) {
                     Some(op) => ops.push(op),
-                    None => return Err(data_err(v.line, format!("cannot read symmetry operator '{}'", v.text))),
+                    None => {
+                        return Err(data_err(
+                            v.line,
+                            format!("cannot read symmetry operator '{}'", v.text),
+                        ))
+                    }
                 }
             }
             Some(ops)
@@ -299,7 +320,10 @@ pub(crate) fn resolve_space_group(block: &DataBlock, path: &Path) -> Result<Reso
         if let Some(v) = block.non_null(tag) {
             let symbols = symbols_of_hall(&v.text);
             if symbols.is_empty() {
-                warnings.push(format!("line {}: Hall symbol '{}' not recognised; ignored", v.line, v.text));
+                warnings.push(format!(
+                    "line {}: Hall symbol '{}' not recognised; ignored",
+                    v.line, v.text
+                ));
             } else {
                 candidates.push((v.text.trim().to_string(), symbols, v.line, tag));
             }
@@ -316,7 +340,12 @@ pub(crate) fn resolve_space_group(block: &DataBlock, path: &Path) -> Result<Reso
                         candidates.push((n.to_string(), vec![n.to_string()], v.line, tag));
                     }
                 }
-                None => return Err(data_err(v.line, format!("{tag} '{}' is not a space-group number 1–230", v.text))),
+                None => {
+                    return Err(data_err(
+                        v.line,
+                        format!("{tag} '{}' is not a space-group number 1–230", v.text),
+                    ))
+                }
             }
         }
     }
@@ -344,7 +373,10 @@ pub(crate) fn resolve_space_group(block: &DataBlock, path: &Path) -> Result<Reso
             if group.number() != n {
                 return Err(data_err(
                     *line,
-                    format!("{tag} '{symbol}' is space group {} but line {n_line} gives number {n}", group.number()),
+                    format!(
+                        "{tag} '{symbol}' is space group {} but line {n_line} gives number {n}",
+                        group.number()
+                    ),
                 ));
             }
         }
@@ -377,7 +409,11 @@ pub(crate) fn resolve_space_group(block: &DataBlock, path: &Path) -> Result<Reso
     if let Some(ops) = &file_ops {
         if let Some(g) = group_from_ops(ops, None) {
             if candidates.is_empty() {
-                warnings.push(format!("no space-group symbol; operators at line {ops_line} identified as {} ({})", g.symbol(), g.number()));
+                warnings.push(format!(
+                    "no space-group symbol; operators at line {ops_line} identified as {} ({})",
+                    g.symbol(),
+                    g.number()
+                ));
             }
             return Ok(Resolved { group: g, warnings });
         }
@@ -419,7 +455,13 @@ mod tests {
 
     #[test]
     fn xyz_round_trip() {
-        for text in ["x,y,z", "-x+1/2,y+1/2,-z+1/2", "-x+y,-x,z+1/3", "x-y+2/3,-y+1/3,-z+1/3", "-y+3/4,x+1/4,z+1/4"] {
+        for text in [
+            "x,y,z",
+            "-x+1/2,y+1/2,-z+1/2",
+            "-x+y,-x,z+1/3",
+            "x-y+2/3,-y+1/3,-z+1/3",
+            "-y+3/4,x+1/4,z+1/4",
+        ] {
             let op = parse_xyz(text).unwrap();
             let back = format_xyz(&op);
             assert!(same_op(&op, &parse_xyz(&back).unwrap()), "{text} -> {back}");
@@ -439,7 +481,7 @@ mod tests {
     #[test]
     fn hall_operators_have_the_group_order() {
         // Orders from ITA: Pnma 8, Fm-3m 192, R-3m (hexagonal axes) 36, P-1 2.
-        for (hall, n) in [("-P 2ac 2n", 8), ("-F 4 2 3", 192), ("-R 3 2\"", 36), ("-P 1", 2)] {
+        for (hall, n) in [("-P 2ac 2n", 8), ("-F 4 2 3", 192), ("-R 3 2=", 36), ("-P 1", 2)] {
             assert_eq!(hall_operations(hall).unwrap().len(), n, "{hall}");
         }
         assert_eq!(symbols_of_hall("-R 3 2\""), ["R -3 2/m :H", "R -3 m :H"]);
@@ -451,6 +493,13 @@ mod tests {
         let ops = [parse_xyz("-x,-y,z").unwrap(), parse_xyz("-x,-y,-z").unwrap()];
         assert_eq!(closure(&ops).unwrap().len(), 4);
         // A translation of 1/7 generates more than any space group has.
-        assert!(closure(&[parse_xyz("x+1/7,y,z").unwrap(), parse_xyz("-x,-y,-z").unwrap(), parse_xyz("z,x,y").unwrap(), parse_xyz("y,x,z+1/5").unwrap(), parse_xyz("-y,x,z").unwrap()]).is_none());
+        assert!(closure(&[
+            parse_xyz("x+1/7,y,z").unwrap(),
+            parse_xyz("-x,-y,-z").unwrap(),
+            parse_xyz("z,x,y").unwrap(),
+            parse_xyz("y,x,z+1/5").unwrap(),
+            parse_xyz("-y,x,z").unwrap()
+        ])
+        .is_none());
     }
 }

@@ -38,7 +38,9 @@ fn quote(text: &str) -> String {
         || text.starts_with(['_', '#', '$', '\'', '"', ';', '[', ']'])
         || text == "?"
         || text == "."
-        || ["data_", "loop_", "save_", "global_", "stop_"].iter().any(|w| text.to_ascii_lowercase().starts_with(w));
+        || ["data_", "loop_", "save_", "global_", "stop_"]
+            .iter()
+            .any(|w| text.to_ascii_lowercase().starts_with(w));
     if !needs {
         text.to_string()
     } else if !text.contains("' ") && !text.ends_with('\'') {
@@ -58,7 +60,8 @@ pub fn cif_string(phase: &Phase, su: Option<&PhaseSu>) -> String {
         s.push_str(&text);
         s.push('\n');
     };
-    let block: String = phase.name.chars().map(|c| if c.is_whitespace() { '_' } else { c }).collect();
+    let block: String =
+        phase.name.chars().map(|c| if c.is_whitespace() { '_' } else { c }).collect();
     line("#\\#CIF_1.1".to_string());
     line("# written by bragg".to_string());
     line(format!("data_{block}"));
@@ -73,16 +76,16 @@ pub fn cif_string(phase: &Phase, su: Option<&PhaseSu>) -> String {
         ("_cell_angle_beta", c.beta_deg, cs.beta_deg),
         ("_cell_angle_gamma", c.gamma_deg, cs.gamma_deg),
     ] {
-        line(format!("{tag:<28}{}", format_with_su(v, e)));
+        line(format!("{tag:<27} {}", format_with_su(v, e)));
     }
-    line(format!("{:<28}{:.4}", "_cell_volume", c.volume()));
+    line(format!("{:<27} {:.4}", "_cell_volume", c.volume()));
     if let Some(z) = phase.z {
-        line(format!("{:<28}{z}", "_cell_formula_units_Z"));
+        line(format!("{:<27} {z}", "_cell_formula_units_Z"));
     }
     let g = &phase.space_group;
-    line(format!("{:<28}{}", "_space_group_name_H-M_alt", quote(g.symbol())));
-    line(format!("{:<28}{}", "_symmetry_space_group_name_H-M", quote(g.symbol())));
-    line(format!("{:<28}{}", "_space_group_IT_number", g.number()));
+    line(format!("{:<32} {}", "_space_group_name_H-M_alt", quote(g.symbol())));
+    line(format!("{:<32} {}", "_symmetry_space_group_name_H-M", quote(g.symbol())));
+    line(format!("{:<32} {}", "_space_group_IT_number", g.number()));
     line(String::new());
     line("loop_".to_string());
     line("_space_group_symop_id".to_string());
@@ -107,7 +110,9 @@ pub fn cif_string(phase: &Phase, su: Option<&PhaseSu>) -> String {
     let mut used: Vec<String> = phase.sites.iter().map(|s| s.label.clone()).collect();
     for (k, site) in phase.sites.iter().enumerate() {
         let ssu = su.and_then(|s| s.sites.get(k));
-        let xyz: Vec<String> = (0..3).map(|i| format_with_su(site.position[i], ssu.and_then(|s| s.position[i]))).collect();
+        let xyz: Vec<String> = (0..3)
+            .map(|i| format_with_su(site.position[i], ssu.and_then(|s| s.position[i])))
+            .collect();
         let b = format_with_su(site.biso, ssu.and_then(|s| s.biso));
         for (j, occ) in site.occupants.iter().enumerate() {
             let label = if j == 0 {
@@ -148,7 +153,12 @@ pub fn write_cif(path: &Path, phase: &Phase, su: Option<&PhaseSu>) -> Result<()>
         if su.sites.len() != phase.sites.len() {
             return Err(Error::InvalidInput {
                 path: path.to_path_buf(),
-                message: format!("{} site su entries for {} sites of phase {}", su.sites.len(), phase.sites.len(), phase.name),
+                message: format!(
+                    "{} site su entries for {} sites of phase {}",
+                    su.sites.len(),
+                    phase.sites.len(),
+                    phase.name
+                ),
             });
         }
     }
@@ -165,13 +175,15 @@ mod tests {
     fn su_formatting_follows_the_rule_of_19() {
         assert_eq!(format_with_su(4.14032, Some(0.0002)), "4.1403(2)");
         assert_eq!(format_with_su(4.14032, Some(0.00015)), "4.14032(15)");
-        assert_eq!(format_with_su(8.480297, Some(0.000097)), "8.480297(97)");
+        // su 0.000097 rounds to 0.00010: two digits starting with 1 (GSAS-II prints 8.480297(97)).
+        assert_eq!(format_with_su(8.480297, Some(0.000097)), "8.48030(10)");
         assert_eq!(format_with_su(90.0, None), "90");
         assert_eq!(format_with_su(1234.4, Some(25.0)), "1234(25)");
         assert_eq!(format_with_su(0.25, Some(0.0)), "0.25");
-        // The written su reads back as the rounded su.
+        // The written su reads back as the rounded su: 0.00034 → 0.4184(3).
+        assert_eq!(format_with_su(0.41840, Some(0.00034)), "0.4184(3)");
         let (v, e) = parse_number(&format_with_su(0.41840, Some(0.00034))).unwrap();
-        assert!((v - 0.4184).abs() < 1e-12 && (e.unwrap() - 0.00034).abs() < 1e-12);
+        assert!((v - 0.4184).abs() < 1e-12 && (e.unwrap() - 0.0003).abs() < 1e-12);
     }
 
     #[test]

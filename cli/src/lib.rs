@@ -1,0 +1,53 @@
+//! `bragg`: the command-line front end. Clap argument structs are turned into a validated run
+//! configuration and dispatched to one file per subcommand under [`commands`]. End-to-end
+//! tests call [`run`] directly without spawning a process.
+
+pub mod commands;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+/// Rietveld and powder-diffraction analysis for battery materials.
+#[derive(Debug, Parser)]
+#[command(name = "bragg", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate a powder pattern from CIF files or a TOML model (default: the embedded
+    /// Li1.17Ti0.58Ni0.25O2 rock salt at an 11-BM-like beamline).
+    Simulate(commands::simulate::SimulateArgs),
+}
+
+/// Parses command-line arguments (program name first) and runs the command.
+pub fn run_from_args<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not failures.
+            if !e.use_stderr() {
+                e.print()?;
+                return Ok(());
+            }
+            return Err(anyhow::anyhow!(e.to_string().trim_end().to_string()));
+        }
+    };
+    run(cli, &mut std::io::stdout())
+}
+
+/// Runs a parsed command, writing the human-readable report to `out`.
+pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<()> {
+    match cli.command {
+        Command::Simulate(args) => commands::simulate::run(&args, out),
+    }
+}

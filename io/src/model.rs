@@ -1,0 +1,497 @@
+//! The TOML model schema: phases, instrument, background and 2θ range of a bragg project.
+//!
+//! A model file describes everything `bragg simulate` (and later `bragg refine`) needs; it
+//! round-trips through serde. Unknown keys are errors (a typo must not be ignored silently).
+//! The schema is documented with examples in the README and `fixtures/models/`.
+//!
+//! ```toml
+//! [instrument]
+//! wavelength = 0.458              # Å; or radiation = "CuKa" (+ kalpha2_ratio = 0.5)
+//! preset = "synchrotron"          # defaults for everything not given: synchrotron | lab
+//! zero = 0.0                      # degrees 2θ
+//! [instrument.profile]            # U, V, W (deg²), X, Y (deg), asym (S/L + H/L)
+//! u = 0.0
+//! v = 0.0
+//! w = 4e-5
+//! x = 0.0
+//! y = 0.002
+//! asym = 0.002
+//!
+//! [background]
+//! chebyshev = [100.0, -20.0, 5.0]
+//!
+//! [range]                         # degrees 2θ
+//! start = 2.0
+//! stop = 40.0
+//! step = 0.001
+//!
+//! [[phase]]
+//! name = "LTNO"
+//! space_group = "Fm-3m"
+//! cell = { a = 4.14 }             # edges Å, angles degrees; tied ones follow the system
+//! scale = 1.0
+//! [[phase.site]]
+//! label = "M1"
+//! wyckoff = "a"
+//! species = ["Li", "Ti", "Ni"]
+//! occupancy = [0.585, 0.29, 0.125]
+//! biso = 0.5
+//! ```
+
+use crate::cif::read_cif;
+use crate::error::{Error, Result};
+use bragg_crystal::background::ChebyshevBackground;
+use bragg_crystal::instrument::{MarchDollase, Polarization, Radiation, DEFAULT_KALPHA2_RATIO};
+use bragg_crystal::pattern::{
+    Geometry, Instrument, PatternModel, PhaseContribution, ProbeKind, TwoThetaRange,
+};
+use bragg_crystal::profile::ProfileParams;
+use bragg_crystal::structure::{Occupant, Phase, Site};
+use bragg_crystal::symmetry::CellParam;
+use bragg_crystal::{Cell, SpaceGroup, Species};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The whole model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    /// Instrument description.
+    pub instrument: InstrumentSpec,
+    /// Background; none means zero background.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<BackgroundSpec>,
+    /// 2θ range of the pattern to compute (simulate) or fit (refine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<RangeSpec>,
+    /// Phases, in order.
+    #[serde(rename = "phase", default)]
+    pub phases: Vec<PhaseSpec>,
+}
+
+/// Instrument presets providing defaults for every key not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// 11-BM-like synchrotron (see `Instrument::synchrotron`).
+    Synchrotron,
+    /// Bragg–Brentano laboratory diffractometer (see `Instrument::lab_bragg_brentano`).
+    Lab,
+}
+
+/// The `[instrument]` table.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentSpec {
+    /// Monochromatic wavelength in Å.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wavelength: Option<f64>,
+    /// Named lab source (`CuKa`, `CuKa1`, `MoKa`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radiation: Option<String>,
+    /// Kα2/Kα1 intensity ratio for a named doublet (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kalpha2_ratio: Option<f64>,
+    /// Defaults to start from: `synchrotron` when a wavelength is given, `lab` for a named
+    /// source, unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+    /// `xray` (default) or `neutron`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeKind>,
+    /// Zero shift, degrees 2θ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero: Option<f64>,
+    /// Geometry table, e.g. `{ kind = "bragg_brentano", goniometer_radius_mm = 240.0,
+    /// displacement_um = 0.0 }` or `{ kind = "debye_scherrer", mu_r = 0.3 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<Geometry>,
+    /// Polarisation, e.g. `{ kind = "fraction", fraction = 0.99 }` or
+    /// `{ kind = "monochromator", two_theta_m_deg = 26.6 }` or `{ kind = "unpolarized" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polarization: Option<Polarization>,
+    /// Profile parameters (all of u, v, w, x, y; p and asym optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileParams>,
+    /// Include anomalous dispersion (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomalous: Option<bool>,
+}
+
+/// The `[background]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackgroundSpec {
+    /// Chebyshev coefficients (counts), T0 first, over the pattern's 2θ range.
+    pub chebyshev: Vec<f64>,
+}
+
+/// The `[range]` table, degrees 2θ.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeSpec {
+    /// First point.
+    pub start: f64,
+    /// Last point.
+    pub stop: f64,
+    /// Step.
+    pub step: f64,
+}
+
+/// Cell parameters: edges in Å, angles in degrees; parameters tied or fixed by the crystal
+/// system may be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellSpec {
+    /// a (Å).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<f64>,
+    /// b (Å).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b: Option<f64>,
+    /// c (Å).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c: Option<f64>,
+    /// α (degrees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// β (degrees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// γ (degrees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
+}
+
+/// One `[[phase]]`: either `cif = "file.cif"` (relative to the model file) or an inline
+/// structure (`space_group`, `cell`, `[[phase.site]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    /// Name used in parameter keys.
+    pub name: String,
+    /// A CIF holding the structure (its first data block, or the block named `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cif: Option<PathBuf>,
+    /// Space group (Hermann–Mauguin symbol or number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_group: Option<String>,
+    /// Cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellSpec>,
+    /// Formula units per cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z: Option<f64>,
+    /// Phase scale factor (default 1).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// March–Dollase preferred orientation `{ axis_hkl = [0, 0, 1], r = 0.9 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_orientation: Option<MarchDollase>,
+    /// Sites (inline structures).
+    #[serde(rename = "site", default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteSpec>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// One `[[phase.site]]`: placed by Wyckoff letter (with `xyz` giving its free coordinates
+/// where it has any) or by explicit fractional coordinates `xyz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSpec {
+    /// Site label.
+    pub label: String,
+    /// Wyckoff letter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wyckoff: Option<char>,
+    /// Fractional coordinates (or the Wyckoff position's free x, y, z).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xyz: Option<[f64; 3]>,
+    /// Species on the site (`Li`, `Ni2+`, …).
+    pub species: Vec<String>,
+    /// Occupancy of each species, same order (default 1 for a single species).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub occupancy: Vec<f64>,
+    /// B_iso in Å².
+    #[serde(default)]
+    pub biso: f64,
+}
+
+/// A model file turned into crystal types, with the range it asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedModel {
+    /// The pattern model.
+    pub model: PatternModel,
+    /// The 2θ range from the file, if any.
+    pub range: Option<TwoThetaRange>,
+}
+
+/// Reads and validates a model file: syntax errors name the line, model errors the phase and
+/// site.
+pub fn read_model(path: &Path) -> Result<LoadedModel> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let file = parse_model(&text, path)?;
+    file.build(path, &text)
+}
+
+/// Parses model text (TOML) without building it; errors carry the line of the offending key.
+pub fn parse_model(text: &str, path: &Path) -> Result<ModelFile> {
+    toml::from_str(text).map_err(|e| {
+        let line =
+            e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(0);
+        Error::Parse { path: path.to_path_buf(), line, message: e.message().to_string() }
+    })
+}
+
+impl ModelFile {
+    /// Builds the crystal-side model; `path` is the model file (CIF paths are relative to it)
+    /// and `text` its contents (used to name the line of an error; may be empty).
+    pub fn build(&self, path: &Path, text: &str) -> Result<LoadedModel> {
+        let ctx = Ctx { path, text };
+        let instrument = self.instrument.build(&ctx)?;
+        let range = match self.range {
+            Some(r) => Some(
+                TwoThetaRange::new(r.start, r.stop, r.step)
+                    .map_err(|e| ctx.crystal("[range]", e))?,
+            ),
+            None => None,
+        };
+        let mut phases = Vec::with_capacity(self.phases.len());
+        for spec in &self.phases {
+            phases.push(PhaseContribution {
+                phase: spec.build(&ctx)?,
+                scale: spec.scale,
+                preferred_orientation: spec.preferred_orientation,
+            });
+        }
+        let (lo, hi) = match range {
+            Some(r) => (r.start_deg, r.stop_deg),
+            None => (0.0, 180.0),
+        };
+        let coeffs = self.background.as_ref().map(|b| b.chebyshev.clone()).unwrap_or_default();
+        let background =
+            ChebyshevBackground::new(coeffs, lo, hi).map_err(|e| ctx.crystal("[background]", e))?;
+        Ok(LoadedModel { model: PatternModel { instrument, phases, background }, range })
+    }
+}
+
+/// Where a model came from, to name the file and line of an error found after parsing.
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    /// 1-based line of the first occurrence of `needle` in the text (1 if absent).
+    fn line(&self, needle: &str) -> usize {
+        self.text.find(needle).map(|i| self.text[..i].lines().count().max(1)).unwrap_or(1)
+    }
+    fn crystal(&self, needle: &str, source: bragg_crystal::Error) -> Error {
+        Error::Crystal { path: self.path.to_path_buf(), line: self.line(needle), source }
+    }
+    fn missing(&self, needle: &str, what: String) -> Error {
+        Error::Missing { path: self.path.to_path_buf(), line: self.line(needle), what }
+    }
+}
+
+impl InstrumentSpec {
+    /// The instrument: the preset's defaults overridden by every key given.
+    fn build(&self, ctx: &Ctx<'_>) -> Result<Instrument> {
+        let crystal = |e| ctx.crystal("[instrument", e);
+        let radiation =
+            match (&self.wavelength, &self.radiation) {
+                (Some(_), Some(_)) => return Err(ctx.missing(
+                    "[instrument",
+                    "exactly one of instrument.wavelength and instrument.radiation (both given)"
+                        .into(),
+                )),
+                (Some(w), None) => Radiation::monochromatic(*w),
+                (None, Some(name)) => Radiation::from_name_with_ratio(
+                    name,
+                    self.kalpha2_ratio.unwrap_or(DEFAULT_KALPHA2_RATIO),
+                ),
+                (None, None) => {
+                    return Err(ctx.missing(
+                        "[instrument",
+                        "instrument.wavelength (Å) or instrument.radiation (e.g. \"CuKa\")".into(),
+                    ))
+                }
+            }
+            .map_err(crystal)?;
+        let preset = self.preset.unwrap_or(if self.wavelength.is_some() {
+            Preset::Synchrotron
+        } else {
+            Preset::Lab
+        });
+        let mut inst = match preset {
+            Preset::Synchrotron => {
+                let mut i = Instrument::synchrotron(radiation.primary_wavelength_angstrom())
+                    .map_err(crystal)?;
+                i.radiation = radiation;
+                i
+            }
+            Preset::Lab => Instrument::lab_bragg_brentano(radiation),
+        };
+        if let Some(p) = self.probe {
+            inst.probe = p;
+        }
+        if let Some(z) = self.zero {
+            inst.zero_deg = z;
+        }
+        if let Some(g) = self.geometry {
+            inst.geometry = g;
+        }
+        if let Some(p) = self.polarization {
+            inst.polarization = p;
+        }
+        if let Some(p) = self.profile {
+            inst.profile = p;
+        }
+        if let Some(a) = self.anomalous {
+            inst.anomalous = a;
+        }
+        inst.validate().map_err(crystal)?;
+        Ok(inst)
+    }
+}
+
+impl PhaseSpec {
+    /// The phase: from its CIF, or from the inline structure.
+    fn build(&self, ctx: &Ctx<'_>) -> Result<Phase> {
+        let here = format!("name = \"{}\"", self.name);
+        let path = ctx.path;
+        if let Some(cif) = &self.cif {
+            if self.space_group.is_some() || self.cell.is_some() || !self.sites.is_empty() {
+                return Err(ctx.missing(
+                    &here,
+                    format!("phase {}: either cif or an inline structure, not both", self.name),
+                ));
+            }
+            let cif_path = path.parent().map(|d| d.join(cif)).unwrap_or_else(|| cif.clone());
+            let blocks = read_cif(&cif_path)?;
+            let chosen =
+                blocks.iter().find(|b| b.phase.name == self.name).or_else(|| blocks.first());
+            let Some(block) = chosen else {
+                return Err(Error::Missing {
+                    path: cif_path,
+                    line: 1,
+                    what: "a data block with a structure".into(),
+                });
+            };
+            let mut phase = block.phase.clone();
+            phase.name = self.name.clone();
+            if self.z.is_some() {
+                phase.z = self.z;
+            }
+            return Ok(phase);
+        }
+        let Some(sg_text) = &self.space_group else {
+            return Err(ctx.missing(&here, format!("phase {}: space_group (or cif)", self.name)));
+        };
+        let group = SpaceGroup::from_symbol(sg_text).map_err(|e| ctx.crystal(&here, e))?;
+        let cell = self.cell.unwrap_or_default().build(&group, &self.name, ctx)?;
+        let mut sites = Vec::with_capacity(self.sites.len());
+        for s in &self.sites {
+            sites.push(s.build(&group, &self.name, ctx)?);
+        }
+        let mut phase =
+            Phase::new(self.name.clone(), cell, group, sites).map_err(|e| ctx.crystal(&here, e))?;
+        phase.z = self.z;
+        Ok(phase)
+    }
+}
+
+impl CellSpec {
+    /// A cell from the given parameters, the crystal system filling tied and fixed ones; a free
+    /// parameter that is missing is an error naming it.
+    fn build(&self, group: &SpaceGroup, phase: &str, ctx: &Ctx<'_>) -> Result<Cell> {
+        let here = format!("name = \"{phase}\"");
+        let given = [self.a, self.b, self.c, self.alpha, self.beta, self.gamma];
+        let constraint = group.cell_constraint();
+        let mut free = Vec::new();
+        for p in constraint.free_params() {
+            match given[p.index()] {
+                Some(v) => free.push(v),
+                None => {
+                    return Err(ctx.missing(
+                        &here,
+                        format!(
+                            "phase {phase}: cell.{} (free in space group {})",
+                            p.name(),
+                            group.symbol()
+                        ),
+                    ))
+                }
+            }
+        }
+        let cell = constraint.apply(&free).map_err(|e| ctx.crystal(&here, e))?;
+        // Tied or fixed parameters that were given anyway must agree with the system.
+        let values = [cell.a, cell.b, cell.c, cell.alpha_deg, cell.beta_deg, cell.gamma_deg];
+        for p in CellParam::ALL {
+            if let Some(v) = given[p.index()] {
+                if (v - values[p.index()]).abs() > 1e-6 * values[p.index()].abs().max(1.0) {
+                    return Err(ctx.missing(
+                        &here,
+                        format!(
+                            "consistent cell: phase {phase}: cell.{} = {v} contradicts space group {} (expected {})",
+                            p.name(),
+                            group.symbol(),
+                            values[p.index()]
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(cell)
+    }
+}
+
+impl SiteSpec {
+    /// The site, placed by Wyckoff letter or coordinates.
+    fn build(&self, group: &SpaceGroup, phase: &str, ctx: &Ctx<'_>) -> Result<Site> {
+        let here = format!("label = \"{}\"", self.label);
+        let occupancy = if self.occupancy.is_empty() && self.species.len() == 1 {
+            vec![1.0]
+        } else {
+            self.occupancy.clone()
+        };
+        if occupancy.len() != self.species.len() {
+            return Err(ctx.missing(
+                &here,
+                format!(
+                    "matching occupancies: phase {phase}, site {}: {} species but {} occupancies",
+                    self.label,
+                    self.species.len(),
+                    occupancy.len()
+                ),
+            ));
+        }
+        let mut occupants = Vec::with_capacity(self.species.len());
+        for (s, occ) in self.species.iter().zip(occupancy) {
+            occupants.push(Occupant {
+                species: Species::parse(s).map_err(|e| ctx.crystal(&here, e))?,
+                occupancy: occ,
+            });
+        }
+        match (self.wyckoff, self.xyz) {
+            (Some(letter), xyz) => Site::at_wyckoff(
+                self.label.clone(),
+                group,
+                letter,
+                xyz.unwrap_or([0.0; 3]),
+                occupants,
+                self.biso,
+            )
+            .map_err(|e| ctx.crystal(&here, e)),
+            (None, Some(xyz)) => Ok(Site::new(self.label.clone(), xyz, occupants, self.biso)),
+            (None, None) => Err(ctx.missing(
+                &here,
+                format!("phase {phase}, site {}: wyckoff letter or xyz", self.label),
+            )),
+        }
+    }
+}
