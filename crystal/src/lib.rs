@@ -9,6 +9,7 @@ pub mod background;
 pub mod cell;
 pub mod element;
 pub mod error;
+pub mod examples;
 pub mod instrument;
 pub mod pattern;
 pub mod profile;

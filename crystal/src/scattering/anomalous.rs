@@ -28,9 +28,9 @@ fn table(element: Element) -> Result<&'static AnomalousElement> {
 /// relativistic (3/5 Cromer–Liberman) and nuclear-Thomson terms, so that
 /// f(s, E) = f0(s) + f′(E) + i f″(E).
 ///
-/// Interpolation between the tabulated energies (~1 % apart, denser at edges): f′ linear in E
-/// (f′ changes sign and has no power-law form; on this grid the linear error is ≲ 1e-3 e away
-/// from edges), f″ linear in ln f″ versus ln E (f″ ∝ E⁻ⁿ between edges, the interpolation
+/// Interpolation between the tabulated energies (~1 % apart, denser at edges): f′ by a local
+/// cubic that does not straddle an edge (see `interpolate_f_prime`; f′ changes sign and has no
+/// power-law form), f″ linear in ln f″ versus ln E (f″ ∝ E⁻ⁿ between edges, the interpolation
 /// FFAST recommends for photo-absorption). Both reproduce the table exactly at grid points.
 ///
 /// Errors: [`Error::MissingScatteringData`] for Z > 92; [`Error::OutOfTableRange`] outside
@@ -51,12 +51,53 @@ pub fn dispersion(element: Element, energy_kev: f64) -> Result<Complex64> {
     let hi = e.partition_point(|&x| x < energy_kev).clamp(1, e.len().saturating_sub(1));
     let lo = hi - 1;
     let (e0, e1) = (e[lo], e[hi]);
-    let t_lin = (energy_kev - e0) / (e1 - e0);
-    let f_prime = t.f_prime[lo] + t_lin * (t.f_prime[hi] - t.f_prime[lo]);
+    let f_prime = interpolate_f_prime(e, t.f_prime, t.f_double_prime, lo, energy_kev);
     let t_log = (energy_kev / e0).ln() / (e1 / e0).ln();
     let (g0, g1) = (t.f_double_prime[lo], t.f_double_prime[hi]);
     let f_double_prime = g0 * (g1 / g0).powf(t_log);
     Ok(Complex64::new(f_prime, f_double_prime))
+}
+
+/// Whether an absorption edge lies between grid points `j` and `j + 1`: f″ rises by more
+/// than 20 % there (between edges f″ falls with energy, roughly as E⁻²).
+fn edge_between(f_double_prime: &[f64], j: usize) -> bool {
+    f_double_prime[j + 1] > 1.2 * f_double_prime[j]
+}
+
+/// f′ at `energy_kev` between grid points `lo` and `lo + 1`: the cubic through the four
+/// nearest points (Lagrange form) where no absorption edge lies among them, the quadratic
+/// through the three points on the edge-free side when an edge is next to the interval, and
+/// linear when the edge is inside it (f′ has a cusp there). f′ is smooth between edges, so
+/// the cubic follows its curvature where linear interpolation does not (below the Ni K edge at
+/// Cu Kα1 the two differ by 0.005 e; the cubic agrees with a spline through the table within
+/// 0.001 e).
+fn interpolate_f_prime(e: &[f64], f: &[f64], f2: &[f64], lo: usize, x: f64) -> f64 {
+    let hi = lo + 1;
+    let lagrange = |idx: &[usize]| -> f64 {
+        let mut sum = 0.0;
+        for &i in idx {
+            let mut w = 1.0;
+            for &j in idx {
+                if j != i {
+                    w *= (x - e[j]) / (e[i] - e[j]);
+                }
+            }
+            sum += w * f[i];
+        }
+        sum
+    };
+    if edge_between(f2, lo) {
+        let t = (x - e[lo]) / (e[hi] - e[lo]);
+        return f[lo] + t * (f[hi] - f[lo]);
+    }
+    let left = lo >= 1 && !edge_between(f2, lo - 1);
+    let right = hi + 1 < e.len() && !edge_between(f2, hi);
+    match (left, right) {
+        (true, true) => lagrange(&[lo - 1, lo, hi, hi + 1]),
+        (true, false) => lagrange(&[lo - 1, lo, hi]),
+        (false, true) => lagrange(&[lo, hi, hi + 1]),
+        (false, false) => lagrange(&[lo, hi]),
+    }
 }
 
 /// [`dispersion`] at a wavelength in Å (E = hc/λ, [`crate::units::energy_kev`]). A
