@@ -1,5 +1,7 @@
 //! Profile benchmarks: a 38,001-point pattern (5–119° 2θ, step 0.003°) with 100 TCH peaks
-//! (lab Cu Kα widths), symmetric and FCJ-asymmetric, value only and with derivatives.
+//! (lab Cu Kα widths), symmetric and FCJ-asymmetric, value only and with derivatives; and the
+//! peak part of the synchrotron pattern of `benches/pattern.rs` (38,001 points, 2–40° step
+//! 0.001°, 15 peaks with W = 4·10⁻⁵ deg², Y = 0.002°, asym = 0.002), peaks only.
 #![allow(missing_docs)] // criterion_group! generates an undocumented public fn
 
 use bragg_crystal::profile::{
@@ -16,6 +18,58 @@ fn grid() -> Vec<f64> {
 
 fn centers() -> Vec<f64> {
     (0..100).map(|k| 10.0 + 1.05 * k as f64).collect()
+}
+
+/// Synchrotron widths of `Instrument::synchrotron` (pattern.rs).
+const SYNC: ProfileParams =
+    ProfileParams { u: 0.0, v: 0.0, w: 4.0e-5, p: 0.0, x: 0.0, y: 0.002, asym: 0.002 };
+
+fn bench_synchrotron(c: &mut Criterion) {
+    let x: Vec<f64> = (0..38_001).map(|i| 2.0 + i as f64 * 0.001).collect();
+    let mut y = vec![0.0; x.len()];
+    // Rock-salt reflections of a = 4.14 Å at λ = 0.458 Å below 40°: d = a/√(h²+k²+l²).
+    let centers: Vec<f64> = [3u32, 4, 8, 11, 12, 16, 19, 20, 24, 27, 32, 35, 36, 40, 43]
+        .iter()
+        .map(|&s2| 2.0 * (0.458 / (2.0 * 4.14 / f64::from(s2).sqrt())).asin().to_degrees())
+        .collect();
+    let fcj: Vec<FcjTch> =
+        centers.iter().filter_map(|&t| FcjTch::from_params(t, &SYNC).ok().map(|p| p.0)).collect();
+    let sym: Vec<TchPseudoVoigt> = centers
+        .iter()
+        .filter_map(|&t| {
+            let w = SYNC.widths(t).ok()?;
+            TchPseudoVoigt::new(t, w.fwhm_g, w.fwhm_l).ok()
+        })
+        .collect();
+    c.bench_function("sync_fcj_15_peaks_38001_pts_build_and_add", |b| {
+        b.iter(|| {
+            y.iter_mut().for_each(|v| *v = 0.0);
+            for &t in &centers {
+                if let Ok((p, _)) = FcjTch::from_params(t, &SYNC) {
+                    p.add_scaled(&x, 1000.0, DEFAULT_CUTOFF, &mut y);
+                }
+            }
+            black_box(&y);
+        })
+    });
+    c.bench_function("sync_fcj_15_peaks_38001_pts_add", |b| {
+        b.iter(|| {
+            y.iter_mut().for_each(|v| *v = 0.0);
+            for p in &fcj {
+                p.add_scaled(&x, 1000.0, DEFAULT_CUTOFF, &mut y);
+            }
+            black_box(&y);
+        })
+    });
+    c.bench_function("sync_tch_15_peaks_38001_pts_add", |b| {
+        b.iter(|| {
+            y.iter_mut().for_each(|v| *v = 0.0);
+            for p in &sym {
+                p.add_scaled(&x, 1000.0, DEFAULT_CUTOFF, &mut y);
+            }
+            black_box(&y);
+        })
+    });
 }
 
 fn bench(c: &mut Criterion) {
@@ -77,6 +131,6 @@ fn bench(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
-    targets = bench
+    targets = bench_synchrotron, bench
 }
 criterion_main!(benches);

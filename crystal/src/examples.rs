@@ -53,11 +53,7 @@ pub fn ltno_synchrotron_model() -> Result<PatternModel> {
     instrument.profile.asym = 0.002;
     Ok(PatternModel {
         instrument,
-        phases: vec![PhaseContribution {
-            phase: ltno_rock_salt(4.14, 0.5)?,
-            scale: 0.01,
-            preferred_orientation: None,
-        }],
+        phases: vec![PhaseContribution::new(ltno_rock_salt(4.14, 0.5)?, 0.01)],
         background: ChebyshevBackground::new(vec![200.0, -40.0, 15.0, -5.0, 2.0, -1.0], 2.0, 40.0)?,
     })
 }
@@ -69,12 +65,8 @@ pub fn ltno_al_lab_model() -> Result<PatternModel> {
     Ok(PatternModel {
         instrument: Instrument::lab_bragg_brentano(radiation),
         phases: vec![
-            PhaseContribution {
-                phase: ltno_rock_salt(4.14, 0.5)?,
-                scale: 0.02,
-                preferred_orientation: None,
-            },
-            PhaseContribution { phase: aluminium()?, scale: 0.005, preferred_orientation: None },
+            PhaseContribution::new(ltno_rock_salt(4.14, 0.5)?, 0.02),
+            PhaseContribution::new(aluminium()?, 0.005),
         ],
         background: ChebyshevBackground::new(vec![150.0, -30.0, 10.0, -3.0], 15.0, 80.0)?,
     })

@@ -266,6 +266,7 @@ impl ModelFile {
                 phase: spec.build(&ctx)?,
                 scale: spec.scale,
                 preferred_orientation: spec.preferred_orientation,
+                extracted_intensities: None,
             });
         }
         let (lo, hi) = match range {

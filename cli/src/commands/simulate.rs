@@ -122,7 +122,7 @@ pub fn build_model(args: &SimulateArgs) -> Result<(PatternModel, TwoThetaRange, 
                 if let Some(n) = &name {
                     phase.name = n.clone();
                 }
-                phases.push(PhaseContribution { phase, scale: 1.0, preferred_orientation: None });
+                phases.push(PhaseContribution::new(phase, 1.0));
             }
         }
         let background = ChebyshevBackground::new(Vec::new(), 0.0, 180.0)?;

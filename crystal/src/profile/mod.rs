@@ -20,7 +20,10 @@
 //! pure Lorentzian, ±2.3 FWHM for a pure Gaussian). For comparison, GSAS-II truncates at
 //! −10/+15 FWHM and FullProf at `WDT` FWHM (typically 8–20), losing 2–4 % of a Lorentzian's
 //! area. Far from the centre (|z| > 3.8 FWHM) the kernels skip the Gaussian term (below
-//! 4·10⁻¹⁸ of its peak), so the long Lorentzian tails cost one division per point.
+//! 4·10⁻¹⁸ of its peak), so the long Lorentzian tails cost one division per point; for FCJ
+//! peaks too, where beyond a near zone the quadrature over the axial-divergence shifts is
+//! replaced by a second-order moment expansion with error ≤ 10⁻⁷ of the peak height (see
+//! [`fcj`], "Far tails").
 
 pub mod fcj;
 mod gauss_legendre;

@@ -116,6 +116,59 @@ impl PseudoVoigt {
         self.l_amp / (1.0 + self.l_k * z2) + self.g_amp * (-self.g_k * z2).exp()
     }
 
+    /// 4/H² × `var`: the dimensionless second-moment factor κ of [`Self::lorentz_smeared`].
+    #[inline]
+    pub(crate) fn smear_factor(&self, var: f64) -> f64 {
+        self.l_k * var
+    }
+
+    /// Lorentzian term averaged over a distribution of shifts with mean 0 and variance V,
+    /// to second order: η·[L(u) + ½V·L″(u)] = η·L(u)·(1 + κ(3s² − 1)/(1 + s²)²) with
+    /// s = 2u/H and `kappa` κ = 4V/H² ([`Self::smear_factor`]). Valid where |u| is beyond the
+    /// Gaussian core of every shift (the Gaussian term is dropped). One division per point.
+    ///
+    /// Source: second-order Taylor expansion of the Lorentzian of TCH 1987 (J. Appl. Cryst.
+    /// 20, 79, eq. 2) about the weight centroid; L″(u) = (2/(πH))·(4/H²)·(6s² − 2)/(1 + s²)³.
+    #[inline(always)]
+    pub(crate) fn lorentz_smeared(&self, u: f64, kappa: f64) -> f64 {
+        let s2 = self.l_k * u * u;
+        let g = 1.0 / (1.0 + s2);
+        self.l_amp * g * (1.0 + kappa * (3.0 * s2 - 1.0) * g * g)
+    }
+
+    /// [`Self::lorentz_smeared`] with its partial derivatives: returns the partials (value,
+    /// ∂/∂u, ∂/∂H at fixed η and V, ∂/∂η) and ∂value/∂V (1/degree³), for shift variance `var`
+    /// (degrees²).
+    #[inline]
+    pub(crate) fn lorentz_smeared_partials(&self, u: f64, var: f64) -> (PvPartials, f64) {
+        let inv_h = self.inv_fwhm;
+        let unit = (2.0 / PI) * inv_h; // unit-area Lorentzian amplitude 2/(πH)
+        let kappa = self.l_k * var;
+        let s = 2.0 * u * inv_h;
+        let s2 = s * s;
+        let g = 1.0 / (1.0 + s2);
+        let g2 = g * g;
+        // q = ½g″(s) = (3s² − 1)g³; g′ = −2s g², q′ = ½g‴ = 12s(1 − s²)g⁴.
+        let q = (3.0 * s2 - 1.0) * g2 * g;
+        let dg_ds = -2.0 * s * g2;
+        let dq_ds = 12.0 * s * (1.0 - s2) * g2 * g2;
+        let t_unit = unit * (g + kappa * q);
+        // ds/du = 2/H; ∂s/∂H = −s/H, ∂(2/(πH))/∂H = −(2/(πH))/H, ∂κ/∂H = −2κ/H.
+        let dt_du = unit * 2.0 * inv_h * (dg_ds + kappa * dq_ds);
+        let dt_dh = -t_unit * inv_h
+            + unit * ((dg_ds + kappa * dq_ds) * (-s * inv_h) - 2.0 * kappa * inv_h * q);
+        let eta = self.eta;
+        (
+            PvPartials {
+                value: eta * t_unit,
+                d_z: eta * dt_du,
+                d_fwhm: eta * dt_dh,
+                d_eta: t_unit,
+            },
+            eta * unit * self.l_k * q,
+        )
+    }
+
     /// Value and partial derivatives with respect to z, H and η (TCH 1987 eqs. 1–3
     /// differentiated analytically).
     #[inline]

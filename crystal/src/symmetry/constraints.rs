@@ -281,6 +281,12 @@ impl<const N: usize> SubspaceConstraint<N> {
         self.basis.len()
     }
 
+    /// For each free parameter, the component (0 = x, 1 = y, 2 = z for positions) it is read
+    /// from; names a coordinate parameter (`O1.x` for x,x,x).
+    pub fn pivots(&self) -> &[usize] {
+        &self.pivots
+    }
+
     /// The value origin + Σ pⱼ·basisⱼ for free parameters p (length [`Self::n_free`]).
     pub fn apply(&self, free: &[f64]) -> Result<[f64; N]> {
         if free.len() != self.basis.len() {

@@ -15,18 +15,22 @@ use crate::background::ChebyshevBackground;
 use crate::error::{Error, Result};
 use crate::instrument::{
     cylinder_transmission, lorentz_polarization, zero_shift, Goniometer, MarchDollase,
-    Polarization, Radiation,
+    Polarization, PositionShift, Radiation,
 };
-use crate::profile::{
-    FcjAsymmetry, FcjTch, PeakShape, ProfileParams, TchPseudoVoigt, DEFAULT_CUTOFF,
-};
-use crate::reflection::{self, Reflection};
+use crate::profile::ProfileParams;
+use crate::reflection::Reflection;
 use crate::scattering::Probe;
 use crate::structure::Phase;
-use crate::structure_factor::StructureFactors;
 use crate::units::two_theta_deg;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+mod engine;
+mod target;
+
+pub use engine::{
+    add_peaks, phase_peaks, phase_reflections, simulate, Evaluation, Evaluator, Peak, PeakRecord,
+};
+pub use target::{ProfileTerm, Target, SITE_TOLERANCE};
 
 /// Diffraction geometry and its geometry-specific corrections.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -168,29 +172,66 @@ impl Instrument {
     /// the zero and displacement shifts applied; `None` beyond 2θ = 180°.
     pub fn peak_position_deg(&self, d: f64, wavelength_angstrom: f64) -> Option<f64> {
         let bragg = two_theta_deg(d, wavelength_angstrom)?;
-        let mut shift = zero_shift(self.zero_deg).delta_deg;
+        Some(bragg + self.position_shift(bragg).delta_deg)
+    }
+
+    /// The shift (degrees) of a peak at Bragg angle `bragg_deg`: zero + specimen displacement
+    /// (Bragg–Brentano, −2s cosθ/R; see [`crate::instrument::Goniometer`]), with
+    /// ∂shift/∂2θ_B and ∂shift/∂s (per µm) in `d_params` = [∂/∂zero, ∂/∂s].
+    pub fn position_shift(&self, bragg_deg: f64) -> PositionShift<2> {
+        let zero = zero_shift(self.zero_deg);
+        let mut out = PositionShift {
+            delta_deg: zero.delta_deg,
+            d_params: [zero.d_params[0], 0.0],
+            d_two_theta: zero.d_two_theta,
+        };
         if let Geometry::BraggBrentano { goniometer_radius_mm, displacement_um } = self.geometry {
             if let Ok(g) = Goniometer::new(goniometer_radius_mm) {
-                shift += g.specimen_displacement_um(bragg, displacement_um).delta_deg;
+                let s = g.specimen_displacement_um(bragg_deg, displacement_um);
+                out.delta_deg += s.delta_deg;
+                out.d_params[1] = s.d_params[0];
+                out.d_two_theta += s.d_two_theta;
             }
         }
-        Some(bragg + shift)
+        out
     }
 
     /// Intensity factor LP·A at the Bragg angle 2θ (degrees), dimensionless.
     pub fn intensity_factor(&self, two_theta_deg: f64) -> Result<f64> {
+        Ok(self.intensity_factor_with_derivative(two_theta_deg)?.0)
+    }
+
+    /// LP·A at the Bragg angle 2θ (degrees) and its derivative per degree of 2θ. LP's
+    /// derivative is analytic (d ln L/dθ = −2 cot θ + tan θ for L = 1/(sin²θ cosθ);
+    /// dPol/d2θ = −(1 − P) sin 4θ); the capillary absorption's by a central difference of
+    /// 10⁻³° (its fit is smooth in θ; the checked fallback).
+    pub fn intensity_factor_with_derivative(&self, two_theta_deg: f64) -> Result<(f64, f64)> {
         let pol = match self.probe {
             ProbeKind::Neutron => Polarization::Neutron,
             ProbeKind::Xray => self.polarization,
         };
         let lp = lorentz_polarization(two_theta_deg, &pol)?.value;
-        let absorption = match self.geometry {
-            Geometry::DebyeScherrer { mu_r } if mu_r > 0.0 => {
-                cylinder_transmission(mu_r, two_theta_deg)?.value
+        let theta = 0.5 * two_theta_deg.to_radians();
+        let dlnl_d2theta = 0.5 * (-2.0 / theta.tan() + theta.tan());
+        let (pol_value, dpol_d2theta) = match pol.fraction() {
+            Some(p) => {
+                let c = (2.0 * theta).cos();
+                (p + (1.0 - p) * c * c, -(1.0 - p) * (4.0 * theta).sin())
             }
-            _ => 1.0,
+            None => (1.0, 0.0),
         };
-        Ok(lp * absorption)
+        let dlp = lp * (dlnl_d2theta + dpol_d2theta / pol_value) * std::f64::consts::PI / 180.0;
+        let (a, da) = match self.geometry {
+            Geometry::DebyeScherrer { mu_r } if mu_r > 0.0 => {
+                let h = 1e-3;
+                let a = cylinder_transmission(mu_r, two_theta_deg)?.value;
+                let up = cylinder_transmission(mu_r, (two_theta_deg + h).min(179.999))?.value;
+                let dn = cylinder_transmission(mu_r, (two_theta_deg - h).max(1e-3))?.value;
+                (a, (up - dn) / (2.0 * h))
+            }
+            _ => (1.0, 0.0),
+        };
+        Ok((lp * a, dlp * a + lp * da))
     }
 }
 
@@ -203,6 +244,17 @@ pub struct PhaseContribution {
     pub scale: f64,
     /// March–Dollase preferred orientation, if any.
     pub preferred_orientation: Option<MarchDollase>,
+    /// Le Bail / Pawley mode: one extracted |F|²-equivalent intensity per reflection family of
+    /// the evaluator's fixed reflection list, used instead of the structure's |F|².
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted_intensities: Option<Vec<f64>>,
+}
+
+impl PhaseContribution {
+    /// A phase with scale `scale`, no texture, intensities from its structure.
+    pub fn new(phase: Phase, scale: f64) -> Self {
+        PhaseContribution { phase, scale, preferred_orientation: None, extracted_intensities: None }
+    }
 }
 
 /// A whole pattern model: instrument, phases and background.
@@ -308,177 +360,4 @@ pub struct SimulatedPattern {
     pub phases: Vec<Vec<f64>>,
     /// Each phase's reflection list.
     pub reflections: Vec<PhaseReflections>,
-}
-
-/// One peak ready to be drawn: position, integrated area, widths.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Peak {
-    /// Position, degrees 2θ.
-    pub center_deg: f64,
-    /// Integrated area (counts·degree).
-    pub area: f64,
-    /// Gaussian FWHM, degrees.
-    pub fwhm_g_deg: f64,
-    /// Lorentzian FWHM, degrees.
-    pub fwhm_l_deg: f64,
-}
-
-/// Highest 2θ (degrees) whose peaks can reach a grid ending at `max_deg`: the grid end plus a
-/// margin of 30 FWHM (the Lorentzian tails), capped below 180°.
-fn reach_deg(instrument: &Instrument, max_deg: f64) -> f64 {
-    let fwhm = instrument
-        .profile
-        .widths(max_deg.clamp(1.0, 179.0))
-        .map(|w| w.fwhm_g + w.fwhm_l)
-        .unwrap_or(0.5);
-    (max_deg + 30.0 * fwhm).min(179.9)
-}
-
-/// The reflections of a phase visible up to 2θ = `max_deg` with the instrument's longest
-/// wavelength, with |F|² and the primary-wavelength peak position.
-pub fn phase_reflections(
-    instrument: &Instrument,
-    phase: &Phase,
-    max_deg: f64,
-) -> Result<PhaseReflections> {
-    let longest = instrument
-        .radiation
-        .components()
-        .iter()
-        .map(|c| c.wavelength_angstrom)
-        .fold(0.0_f64, f64::max);
-    let theta_max = 0.5 * reach_deg(instrument, max_deg).to_radians();
-    let d_min = longest / (2.0 * theta_max.sin());
-    let list = reflection::generate(&phase.cell, &phase.space_group, d_min)?;
-    let sf = StructureFactors::new(phase, instrument.scattering_probe())?;
-    let primary = instrument.radiation.primary_wavelength_angstrom();
-    let reflections = list
-        .into_iter()
-        .map(|r| PeakReflection {
-            f2: sf.f2(&r),
-            two_theta_deg: instrument.peak_position_deg(r.d, primary).unwrap_or(f64::NAN),
-            reflection: r,
-        })
-        .collect();
-    Ok(PhaseReflections { phase: phase.name.clone(), reflections })
-}
-
-/// The peaks of one phase (every reflection × wavelength component inside 0°–180°).
-pub fn phase_peaks(
-    instrument: &Instrument,
-    contribution: &PhaseContribution,
-    reflections: &PhaseReflections,
-) -> Result<Vec<Peak>> {
-    let components = instrument.radiation.components();
-    let reference = instrument.radiation.primary().relative_intensity;
-    let gstar = contribution.phase.cell.reciprocal_metric();
-    let mut peaks = Vec::with_capacity(reflections.reflections.len() * components.len());
-    for pr in &reflections.reflections {
-        let r = pr.reflection;
-        let po = match &contribution.preferred_orientation {
-            Some(md) => {
-                md.factor(&gstar, &contribution.phase.space_group.equivalent_reflections(r.hkl))?
-                    .value
-            }
-            None => 1.0,
-        };
-        let base = contribution.scale * f64::from(r.multiplicity) * pr.f2 * po;
-        for c in components {
-            let Some(bragg) = two_theta_deg(r.d, c.wavelength_angstrom) else { continue };
-            if bragg >= 179.9 {
-                continue;
-            }
-            let Some(center) = instrument.peak_position_deg(r.d, c.wavelength_angstrom) else {
-                continue;
-            };
-            let widths = instrument.profile.widths(center.clamp(1e-3, 179.9))?;
-            peaks.push(Peak {
-                center_deg: center,
-                area: base
-                    * (c.relative_intensity / reference)
-                    * instrument.intensity_factor(bragg)?,
-                fwhm_g_deg: widths.fwhm_g,
-                fwhm_l_deg: widths.fwhm_l,
-            });
-        }
-    }
-    Ok(peaks)
-}
-
-/// Adds the peaks to `out` on the sorted grid `two_theta_deg`: each evaluated only over its
-/// support (lost area ≤ [`crate::profile::truncated_area_bound`] of [`DEFAULT_CUTOFF`]); FCJ
-/// asymmetry when `asym` > 0, the symmetric TCH kernel otherwise.
-pub fn add_peaks(peaks: &[Peak], asym: f64, two_theta_deg: &[f64], out: &mut [f64]) -> Result<()> {
-    for p in peaks {
-        if asym > 0.0 {
-            let shape = FcjTch::new(
-                p.center_deg,
-                p.fwhm_g_deg,
-                p.fwhm_l_deg,
-                FcjAsymmetry::from_sum(asym),
-            )?;
-            shape.add_scaled(two_theta_deg, p.area, DEFAULT_CUTOFF, out);
-        } else {
-            let shape = TchPseudoVoigt::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg)?;
-            shape.add_scaled(two_theta_deg, p.area, DEFAULT_CUTOFF, out);
-        }
-    }
-    Ok(())
-}
-
-/// Points per parallel chunk when drawing peaks with rayon.
-const CHUNK: usize = 8192;
-
-/// Draws peaks on the grid, in parallel over grid chunks when the work is large enough to pay
-/// for the threads (each chunk draws every peak whose support overlaps it; results are
-/// identical to the serial sum).
-fn draw(peaks: &[Peak], asym: f64, grid: &[f64], out: &mut [f64]) -> Result<()> {
-    if grid.len() < 2 * CHUNK || peaks.len() < 64 {
-        return add_peaks(peaks, asym, grid, out);
-    }
-    out.par_chunks_mut(CHUNK)
-        .zip(grid.par_chunks(CHUNK))
-        .try_for_each(|(o, g)| add_peaks(peaks, asym, g, o))
-}
-
-/// Computes the pattern of `model` on the sorted 2θ grid (degrees).
-pub fn simulate(model: &PatternModel, two_theta_deg: &[f64]) -> Result<SimulatedPattern> {
-    if two_theta_deg.is_empty() {
-        return Err(Error::InvalidRange { reason: "the 2θ grid is empty".into() });
-    }
-    if two_theta_deg.windows(2).any(|w| w[1].is_nan() || w[1] <= w[0]) {
-        return Err(Error::InvalidRange { reason: "2θ values must increase strictly".into() });
-    }
-    model.instrument.validate()?;
-    let max_deg = two_theta_deg[two_theta_deg.len() - 1];
-    let background = model.background.evaluate(two_theta_deg);
-    let mut total = background.clone();
-    let mut phases = Vec::with_capacity(model.phases.len());
-    let mut reflections = Vec::with_capacity(model.phases.len());
-    for contribution in &model.phases {
-        contribution.phase.validate()?;
-        if !(contribution.scale.is_finite() && contribution.scale >= 0.0) {
-            return Err(Error::InvalidValue {
-                name: format!("{}.scale", contribution.phase.name),
-                value: contribution.scale,
-                reason: "must be finite and non-negative",
-            });
-        }
-        let refl = phase_reflections(&model.instrument, &contribution.phase, max_deg)?;
-        let peaks = phase_peaks(&model.instrument, contribution, &refl)?;
-        let mut y = vec![0.0; two_theta_deg.len()];
-        draw(&peaks, model.instrument.profile.asym, two_theta_deg, &mut y)?;
-        for (t, v) in total.iter_mut().zip(&y) {
-            *t += v;
-        }
-        phases.push(y);
-        reflections.push(refl);
-    }
-    Ok(SimulatedPattern {
-        two_theta_deg: two_theta_deg.to_vec(),
-        total,
-        background,
-        phases,
-        reflections,
-    })
 }
