@@ -279,7 +279,10 @@ fn prm_11bm() {
     let f = &b.profiles[0];
     assert_eq!((f.function_type, f.coefficients.len(), f.peak_cutoff), (3, 19, 0.001));
     assert_eq!((f.get("GU"), f.get("GV"), f.get("GW")), (Some(1.163), Some(-0.126), Some(0.063)));
-    assert_eq!((f.get("LX"), f.get("S/L"), f.get("H/L")), (Some(0.173), Some(0.0011), Some(0.0011)));
+    assert_eq!(
+        (f.get("LX"), f.get("S/L"), f.get("H/L")),
+        (Some(0.173), Some(0.0011), Some(0.0011))
+    );
     assert_eq!(f.get("L23"), Some(0.0));
     let i = b.to_instprm(prm.htype.as_deref());
     assert_relative_eq!(i.sh_l, 0.0022, epsilon = 1e-15);

@@ -1,0 +1,466 @@
+//! The Levenberg–Marquardt driver: weighted residuals r = √w (y_calc − y_obs), the analytic
+//! Jacobian from the crystal engine chained through the constraints, bounds, and the result
+//! (values ± esd, correlations, R-factors, termination).
+//!
+//! The `levenberg-marquardt` crate (MINPACK's lmder algorithm) has no weights, bounds or
+//! covariance: weights enter the residuals, a step past a bound is stopped at the bound (and
+//! reported), and the covariance C = (JᵀWJ)⁻¹·χ²_ν is computed here from the final Jacobian
+//! (Prince, *Mathematical Techniques in Crystallography and Materials Science*, 3rd ed., ch. 8).
+
+use crate::covariance::{Covariance, CovarianceOptions};
+use crate::error::{Error, Result};
+use crate::key::ParamKey;
+use crate::observations::Observations;
+use crate::params::{Constraint, Parameter, Reduction};
+use crate::stats::{PatternFit, Statistics};
+use bragg_crystal::pattern::{Evaluation, Evaluator, PatternModel, Target};
+use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt, TerminationReason};
+use nalgebra::storage::Owned;
+use nalgebra::{DMatrix, DVector, Dyn};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+/// Why a fit stopped. Normal stops are values, not errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Termination {
+    /// Relative change of χ² or of the parameters below tolerance.
+    Converged,
+    /// The residuals are orthogonal to the Jacobian columns (a minimum).
+    Orthogonal,
+    /// The tolerances cannot be met in floating point (at a minimum to machine precision).
+    NoFurtherImprovement,
+    /// The evaluation budget was used up before convergence.
+    MaxEvaluations,
+    /// Nothing was refined.
+    NothingRefined,
+    /// The minimiser failed (non-finite values, wrong shapes): the text says why.
+    Failed(String),
+}
+
+impl Termination {
+    fn from_lm(reason: &TerminationReason) -> Self {
+        match reason {
+            TerminationReason::Converged { .. } | TerminationReason::ResidualsZero => {
+                Termination::Converged
+            }
+            TerminationReason::Orthogonal => Termination::Orthogonal,
+            TerminationReason::NoImprovementPossible(_) => Termination::NoFurtherImprovement,
+            TerminationReason::LostPatience => Termination::MaxEvaluations,
+            TerminationReason::NoParameters => Termination::NothingRefined,
+            other => Termination::Failed(format!("{other:?}")),
+        }
+    }
+
+    /// Whether the fit reached a minimum.
+    pub fn is_success(&self) -> bool {
+        matches!(
+            self,
+            Termination::Converged | Termination::Orthogonal | Termination::NoFurtherImprovement
+        )
+    }
+}
+
+/// Options of one LM run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitOptions {
+    /// Relative tolerance on χ² and parameter changes (MINPACK ftol = xtol).
+    pub tolerance: f64,
+    /// Evaluation budget factor (MINPACK: patience·(n + 1) evaluations).
+    pub patience: usize,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions { tolerance: 1e-8, patience: 100 }
+    }
+}
+
+/// A parameter that stopped at one of its bounds during the fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoundHit {
+    /// The parameter.
+    pub key: ParamKey,
+    /// The bound value it was held at.
+    pub bound: f64,
+}
+
+/// The outcome of one fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOutcome {
+    /// Why it stopped.
+    pub termination: Termination,
+    /// Residual evaluations used.
+    pub evaluations: usize,
+    /// Profile statistics at the end.
+    pub statistics: Statistics,
+    /// Covariance of the independent variables (None when the system is singular: see
+    /// `singular`).
+    pub covariance: Option<Covariance>,
+    /// The parameters that make the normal matrix singular, if it is.
+    pub singular: Option<Vec<String>>,
+    /// Parameters held at a bound.
+    pub bound_hits: Vec<BoundHit>,
+    /// The final evaluation on the fitted points.
+    pub evaluation: Evaluation,
+}
+
+/// A refinement: a model, its parameters and constraints, and the observations.
+#[derive(Debug, Clone)]
+pub struct Refinement {
+    /// The model (updated by every fit).
+    pub model: PatternModel,
+    /// The parameters (refine flags, bounds, values and esds).
+    pub parameters: Vec<Parameter>,
+    /// Linear equality constraints among refined parameters.
+    pub constraints: Vec<Constraint>,
+    /// The fitted data.
+    pub observations: Observations,
+    evaluator: Evaluator,
+}
+
+impl Refinement {
+    /// A refinement of `model` against `observations`, every parameter of the model listed
+    /// (see [`ParamKey::all_for`]) and none refined.
+    pub fn new(model: PatternModel, observations: Observations) -> Result<Self> {
+        let evaluator = Evaluator::new(&model, &observations.two_theta_deg)?;
+        let mut r = Refinement {
+            model,
+            parameters: Vec::new(),
+            constraints: Vec::new(),
+            observations,
+            evaluator,
+        };
+        r.parameters = ParamKey::all_for(&r.model)
+            .into_iter()
+            .map(|key| {
+                let value = r.target(&key).and_then(|t| Ok(r.model.get(t)?)).unwrap_or(f64::NAN);
+                Parameter { key, value, esd: None, refined: false, bounds: None }
+            })
+            .collect();
+        Ok(r)
+    }
+
+    /// The engine's evaluator (fixed reflection lists on the fitted grid).
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.evaluator
+    }
+
+    /// Rebuilds the reflection lists (after a large cell change or a change of phases).
+    pub fn rebuild_evaluator(&mut self) -> Result<()> {
+        self.evaluator = Evaluator::new(&self.model, &self.observations.two_theta_deg)?;
+        Ok(())
+    }
+
+    /// The target of a key in the current model.
+    pub fn target(&self, key: &ParamKey) -> Result<Target> {
+        let ev = &self.evaluator;
+        key.resolve(&self.model, &|p| ev.reflections(p).iter().map(|r| r.hkl).collect())
+    }
+
+    /// The parameter of a key (added to the list if the key is valid but not listed, e.g. a
+    /// Pawley intensity).
+    pub fn parameter_mut(&mut self, key: &ParamKey) -> Result<&mut Parameter> {
+        if let Some(i) = self.parameters.iter().position(|p| p.key == *key) {
+            return Ok(&mut self.parameters[i]);
+        }
+        let t = self.target(key)?;
+        let value = self.model.get(t)?;
+        self.parameters.push(Parameter {
+            key: key.clone(),
+            value,
+            esd: None,
+            refined: false,
+            bounds: None,
+        });
+        let last = self.parameters.len() - 1;
+        Ok(&mut self.parameters[last])
+    }
+
+    /// Sets the refine flag of every listed key (errors name an unknown key).
+    pub fn refine(&mut self, keys: &[ParamKey], on: bool) -> Result<()> {
+        for k in keys {
+            self.parameter_mut(k)?.refined = on;
+        }
+        Ok(())
+    }
+
+    /// Fixes every parameter.
+    pub fn fix_all(&mut self) {
+        for p in &mut self.parameters {
+            p.refined = false;
+        }
+    }
+
+    /// Evaluates the current model on the fitted points.
+    pub fn evaluate(&self) -> Result<Evaluation> {
+        Ok(self.evaluator.evaluate(&self.model, &[], None)?)
+    }
+
+    /// Statistics of the current model with `n_params` refined parameters.
+    pub fn statistics(&self, evaluation: &Evaluation, n_params: usize) -> Result<Statistics> {
+        let w = self.observations.weights();
+        let fit = PatternFit::new(&self.observations.y_obs, &evaluation.total, &w)?
+            .with_background(&evaluation.background)?;
+        Statistics::compute(&fit, n_params)
+    }
+
+    /// Runs Levenberg–Marquardt on the refined parameters. Values, esds and the model are
+    /// updated; the outcome reports statistics, covariance (or the parameters making it
+    /// singular), bound hits and the termination. A fit that ends with a worse χ² than it
+    /// started (divergence) is rolled back and reported as `Failed`.
+    pub fn fit(&mut self, options: FitOptions) -> Result<FitOutcome> {
+        let refined: Vec<usize> =
+            (0..self.parameters.len()).filter(|&i| self.parameters[i].refined).collect();
+        let keys: Vec<ParamKey> = refined.iter().map(|&i| self.parameters[i].key.clone()).collect();
+        let targets: Vec<Target> = keys.iter().map(|k| self.target(k)).collect::<Result<_>>()?;
+        // Constraint rows over the refined list.
+        let mut rows = Vec::new();
+        for c in &self.constraints {
+            let mut row = Vec::new();
+            for (k, coef) in c.terms(&self.model)? {
+                if let Some(i) = keys.iter().position(|x| *x == k) {
+                    row.push((i, coef));
+                }
+            }
+            if !row.is_empty() {
+                rows.push(row);
+            }
+        }
+        let reduction = Reduction::new(&keys, &rows)?;
+        let start_model = self.model.clone();
+        let p0: Vec<f64> =
+            targets.iter().map(|t| self.model.get(*t)).collect::<std::result::Result<_, _>>()?;
+        let bounds: Vec<Option<(f64, f64)>> =
+            refined.iter().map(|&i| self.parameters[i].bounds).collect();
+        let sqrt_w: Vec<f64> = self.observations.sigma.iter().map(|s| 1.0 / s).collect();
+        let start_eval = self.evaluate()?;
+        let chi2_start = chi2(&self.observations.y_obs, &start_eval.total, &sqrt_w);
+
+        let problem = Problem {
+            model: RefCell::new(self.model.clone()),
+            evaluator: &self.evaluator,
+            targets: &targets,
+            keys: &keys,
+            reduction: &reduction,
+            p0: p0.clone(),
+            u: reduction.independent.iter().map(|&i| p0[i]).collect::<Vec<_>>().into(),
+            bounds: &bounds,
+            y_obs: &self.observations.y_obs,
+            sqrt_w: &sqrt_w,
+            last_residuals: RefCell::new(None),
+            hits: RefCell::new(Vec::new()),
+        };
+        let n_free = reduction.independent.len();
+        if n_free == 0 {
+            let statistics = self.statistics(&start_eval, 0)?;
+            return Ok(FitOutcome {
+                termination: Termination::NothingRefined,
+                evaluations: 0,
+                statistics,
+                covariance: None,
+                singular: None,
+                bound_hits: Vec::new(),
+                evaluation: start_eval,
+            });
+        }
+        problem.set_u(&problem.u.clone());
+        let lm = LevenbergMarquardt::new()
+            .with_ftol(options.tolerance)
+            .with_xtol(options.tolerance)
+            .with_patience(options.patience.max(1));
+        let (problem, report) = lm.minimize(problem);
+        let termination = Termination::from_lm(&report.termination);
+        let final_model = problem.model.into_inner();
+        let hits = problem.hits.into_inner();
+        let evaluation = self.evaluator.evaluate(&final_model, &[], None)?;
+        let chi2_end = chi2(&self.observations.y_obs, &evaluation.total, &sqrt_w);
+        if !chi2_end.is_finite() || chi2_end > chi2_start * (1.0 + 1e-9) {
+            self.model = start_model;
+            let ev = self.evaluate()?;
+            let statistics = self.statistics(&ev, n_free)?;
+            return Ok(FitOutcome {
+                termination: Termination::Failed(format!("diverged: χ² went from {chi2_start:.6e} to {chi2_end:.6e}; the start values were kept")),
+                evaluations: report.number_of_evaluations,
+                statistics,
+                covariance: None,
+                singular: None,
+                bound_hits: hits,
+                evaluation: ev,
+            });
+        }
+        self.model = final_model;
+        // Covariance from the undamped Jacobian at the solution.
+        let mut jp = DMatrix::zeros(self.observations.len(), targets.len());
+        self.evaluator.evaluate(&self.model, &targets, Some(&mut jp))?;
+        let mut ju = &jp * &reduction.t;
+        for (mut row, w) in ju.row_iter_mut().zip(&sqrt_w) {
+            row *= *w;
+        }
+        let names: Vec<String> =
+            reduction.independent.iter().map(|&i| keys[i].to_string()).collect();
+        let (covariance, singular) = match Covariance::from_jacobian(
+            &ju,
+            chi2_end,
+            self.observations.len(),
+            &names,
+            &CovarianceOptions::default(),
+        ) {
+            Ok(c) => (Some(c), None),
+            Err(Error::Singular { params }) => (None, Some(params)),
+            Err(e) => return Err(e),
+        };
+        // Values and esds of every refined parameter (dependent ones through T).
+        for (j, &pi) in refined.iter().enumerate() {
+            let t = targets[j];
+            let value = self.model.get(t)?;
+            let esd = covariance.as_ref().map(|c| {
+                let row = reduction.t.row(j);
+                let var: f64 = (0..n_free)
+                    .map(|a| (0..n_free).map(|b| row[a] * c.matrix[(a, b)] * row[b]).sum::<f64>())
+                    .sum();
+                var.max(0.0).sqrt()
+            });
+            let p = &mut self.parameters[pi];
+            p.value = value;
+            p.esd = esd;
+        }
+        let statistics = self.statistics(&evaluation, n_free)?;
+        Ok(FitOutcome {
+            termination,
+            evaluations: report.number_of_evaluations,
+            statistics,
+            covariance,
+            singular,
+            bound_hits: hits,
+            evaluation,
+        })
+    }
+
+    /// Sets a parameter's value in the model and the list.
+    pub fn set_value(&mut self, key: &ParamKey, value: f64) -> Result<()> {
+        let t = self.target(key)?;
+        self.model.set(t, value)?;
+        self.parameter_mut(key)?.value = value;
+        Ok(())
+    }
+
+    /// Re-reads every listed parameter's value from the model (after external changes).
+    pub fn sync_values(&mut self) {
+        let ev = &self.evaluator;
+        let model = &self.model;
+        for p in &mut self.parameters {
+            if let Ok(t) =
+                p.key.resolve(model, &|i| ev.reflections(i).iter().map(|r| r.hkl).collect())
+            {
+                if let Ok(v) = model.get(t) {
+                    p.value = v;
+                }
+            }
+        }
+    }
+}
+
+fn chi2(y: &[f64], yc: &[f64], sqrt_w: &[f64]) -> f64 {
+    y.iter().zip(yc).zip(sqrt_w).map(|((o, c), w)| ((c - o) * w).powi(2)).sum()
+}
+
+/// The LM problem: independent variables u, model updated on `set_params`.
+struct Problem<'a> {
+    model: RefCell<PatternModel>,
+    evaluator: &'a Evaluator,
+    targets: &'a [Target],
+    keys: &'a [ParamKey],
+    reduction: &'a Reduction,
+    p0: Vec<f64>,
+    u: DVector<f64>,
+    bounds: &'a [Option<(f64, f64)>],
+    y_obs: &'a [f64],
+    sqrt_w: &'a [f64],
+    last_residuals: RefCell<Option<DVector<f64>>>,
+    hits: RefCell<Vec<BoundHit>>,
+}
+
+impl Problem<'_> {
+    /// p = p⁰ + T (u − u⁰), clamped to bounds, written into the model. Returns false when the
+    /// model rejects a value (the residuals then signal a bad step).
+    fn set_u(&self, u: &DVector<f64>) -> bool {
+        let u0: DVector<f64> =
+            self.reduction.independent.iter().map(|&i| self.p0[i]).collect::<Vec<_>>().into();
+        let p = DVector::from_vec(self.p0.clone()) + &self.reduction.t * (u - u0);
+        let mut model = self.model.borrow_mut();
+        let mut ok = true;
+        for (i, t) in self.targets.iter().enumerate() {
+            let mut v = p[i];
+            if let Some((lo, hi)) = self.bounds[i] {
+                let clamped = v.clamp(lo, hi);
+                if clamped != v {
+                    let mut hits = self.hits.borrow_mut();
+                    if !hits.iter().any(|h| h.key == self.keys[i]) {
+                        hits.push(BoundHit { key: self.keys[i].clone(), bound: clamped });
+                    }
+                    v = clamped;
+                }
+            }
+            if model.set(*t, v).is_err() {
+                ok = false;
+            }
+        }
+        ok
+    }
+}
+
+impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
+    type ResidualStorage = Owned<f64, Dyn>;
+    type JacobianStorage = Owned<f64, Dyn, Dyn>;
+    type ParameterStorage = Owned<f64, Dyn>;
+
+    fn set_params(&mut self, u: &DVector<f64>) {
+        self.u = u.clone();
+        let ok = self.set_u(u);
+        if !ok {
+            *self.last_residuals.borrow_mut() = None;
+        }
+    }
+
+    fn params(&self) -> DVector<f64> {
+        self.u.clone()
+    }
+
+    fn residuals(&self) -> Option<DVector<f64>> {
+        let model = self.model.borrow();
+        match self.evaluator.evaluate(&model, &[], None) {
+            Ok(e) if e.total.iter().all(|v| v.is_finite()) => {
+                let r = DVector::from_iterator(
+                    self.y_obs.len(),
+                    e.total.iter().zip(self.y_obs).zip(self.sqrt_w).map(|((c, o), w)| (c - o) * w),
+                );
+                *self.last_residuals.borrow_mut() = Some(r.clone());
+                Some(r)
+            }
+            // An unphysical step (negative width², NaN): answer with large residuals so the
+            // minimiser rejects the step and shrinks its trust region.
+            _ => {
+                let n = self.y_obs.len();
+                let big =
+                    self.y_obs.iter().zip(self.sqrt_w).map(|(o, w)| (o.abs() + 1.0) * w * 1e3);
+                Some(DVector::from_iterator(n, big))
+            }
+        }
+    }
+
+    fn jacobian(&self) -> Option<DMatrix<f64>> {
+        let model = self.model.borrow();
+        let mut jp = DMatrix::zeros(self.y_obs.len(), self.targets.len());
+        self.evaluator.evaluate(&model, self.targets, Some(&mut jp)).ok()?;
+        let mut ju = jp * &self.reduction.t;
+        for (mut row, w) in ju.row_iter_mut().zip(self.sqrt_w) {
+            row *= *w;
+        }
+        if ju.iter().all(|v| v.is_finite()) {
+            Some(ju)
+        } else {
+            None
+        }
+    }
+}
