@@ -14,3 +14,4 @@ pub use fit::{FitOptions, FitOutcome, Refinement, Termination};
 pub use key::ParamKey;
 pub use observations::Observations;
 pub use params::{Constraint, Parameter};
+pub mod strategy;

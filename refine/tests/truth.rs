@@ -48,3 +48,37 @@ fn refined_a_recovers_truth_from_close_start() {
     assert!((a.value - 4.14).abs() < 4.0 * esd, "a = {} ± {esd}", a.value);
     assert!((out.statistics.gof - 1.0).abs() < 0.05, "GoF {}", out.statistics.gof);
 }
+
+#[test]
+fn default_strategy_converges_from_half_a_percent_off() {
+    let truth = ltno_synchrotron_model().unwrap();
+    let grid = TwoThetaRange::new(2.0, 40.0, 0.001).unwrap().points();
+    let y = noisy(&truth, &grid, 2);
+    let obs = Observations::new(&grid, &y, None, None, &[]).unwrap();
+    let mut start = truth.clone();
+    start.phases[0].phase.cell = bragg_crystal::Cell::cubic(4.14 * 1.005).unwrap();
+    start.phases[0].scale *= 0.5;
+    start.instrument.zero_deg = 0.003;
+    let mut r = Refinement::new(start, obs).unwrap();
+    let t = std::time::Instant::now();
+    let (stages, out) = bragg_refine::strategy::run_default(
+        &mut r,
+        &bragg_refine::strategy::StrategyOptions::default(),
+    )
+    .unwrap();
+    for s in &stages {
+        eprintln!(
+            "{:40} {:?} evals {} Rwp {:.3} % dropped {:?}",
+            s.name,
+            s.termination,
+            s.evaluations,
+            100.0 * s.rwp,
+            s.dropped
+        );
+    }
+    eprintln!("total {:?}", t.elapsed());
+    let a = r.parameters.iter().find(|p| p.key.to_string() == "LTNO.cell.a").unwrap();
+    eprintln!("a = {} ± {:?}; GoF {}", a.value, a.esd, out.statistics.gof);
+    assert!((a.value - 4.14).abs() < 4.0 * a.esd.unwrap());
+    assert!(out.statistics.gof < 1.05);
+}
