@@ -3,6 +3,7 @@
 //! tests call [`run`] directly without spawning a process.
 
 pub mod commands;
+pub mod plot;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

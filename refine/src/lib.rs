@@ -15,3 +15,5 @@ pub use key::ParamKey;
 pub use observations::Observations;
 pub use params::{Constraint, Parameter};
 pub mod strategy;
+pub mod lebail;
+pub mod pawley;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 //! Truth recovery on simulated data (issue 3 "must show").
 
 use bragg_crystal::examples::ltno_synchrotron_model;

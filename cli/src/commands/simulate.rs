@@ -35,7 +35,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE.toml", conflicts_with = "phases")]
     pub model: Option<PathBuf>,
     /// Monochromatic wavelength in Å (synchrotron defaults).
-    #[arg(long, value_name = "Å", conflicts_with = "radiation")]
+    #[arg(long, value_name = "Å", conflicts_with = "radiation", allow_negative_numbers = true)]
     pub wavelength: Option<f64>,
     /// Lab source: CuKa, CuKa1, MoKa, CoKa, CrKa, FeKa, AgKa (lab defaults).
     #[arg(long, value_name = "NAME")]
