@@ -18,7 +18,8 @@ fn bench(c: &mut Criterion) {
     let grid = TwoThetaRange::new(2.0, 40.0, 0.001).unwrap().points();
     let y = simulate(&truth, &grid).unwrap().total;
     let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
-    let y: Vec<f64> = y.iter().map(|&v| Poisson::new(v.max(1e-9)).unwrap().sample(&mut rng)).collect();
+    let y: Vec<f64> =
+        y.iter().map(|&v| Poisson::new(v.max(1e-9)).unwrap().sample(&mut rng)).collect();
     let obs = Observations::new(&grid, &y, None, None, &[]).unwrap();
     let mut start = truth.clone();
     start.phases[0].phase.cell = bragg_crystal::Cell::cubic(4.14 * 1.003).unwrap();

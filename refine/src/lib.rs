@@ -14,6 +14,6 @@ pub use fit::{FitOptions, FitOutcome, Refinement, Termination};
 pub use key::ParamKey;
 pub use observations::Observations;
 pub use params::{Constraint, Parameter};
-pub mod strategy;
 pub mod lebail;
 pub mod pawley;
+pub mod strategy;

@@ -13,9 +13,8 @@
 //!   constraints I_a − I_b = 0 (equal |F|²-equivalents, i.e. the group's area shared in
 //!   proportion to multiplicity), so one independent intensity per group is refined and every
 //!   member reports the same value and esd. Only Σ m_k I_k of a group is a measured quantity.
-//! - **Reflections whose peak position lies outside the fitted range** are not refined (their
-//!   columns would hold only a tail): they are held at the value of the Le Bail partition
-//!   sweeps that precede the fit (or at their initial value if no sweep is run).
+//! - **Reflections whose peak position lies outside the fitted range** are excluded as in
+//!   [`crate::lebail`] (intensity 0, not refined: their columns would hold only a tail).
 //! - **I ≥ 0** (option `non_negative`, on by default) is imposed as a parameter bound: a step
 //!   past it is stopped at 0 and the reflection is reported `at_floor` (and in the fit's bound
 //!   hits). The esd of such an intensity comes from the covariance as if it were free.
@@ -118,9 +117,7 @@ fn run_pawley(r: &mut Refinement, setup: &Setup, options: &PawleyOptions) -> Res
             let group_keys: Vec<ParamKey> =
                 group.iter().map(|&k| intensity_key(r, p, hkls[k])).collect();
             for (&k, key) in group.iter().zip(&group_keys) {
-                let value = r
-                    .model
-                    .phases[p]
+                let value = r.model.phases[p]
                     .extracted_intensities
                     .as_ref()
                     .and_then(|v| v.get(k).copied())

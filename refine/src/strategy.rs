@@ -28,6 +28,12 @@ pub struct StrategyOptions {
     pub atoms: bool,
     /// Refine the FCJ asymmetry with the profile (when it starts above zero).
     pub asymmetry: bool,
+    /// Refine the zero shift with the cell.
+    pub zero: bool,
+    /// Refine the specimen displacement with the cell (Bragg–Brentano only). Zero and
+    /// displacement together are strongly correlated with the cell over short ranges; the
+    /// default refines the zero only, as FullProf's and GSAS-II's defaults do.
+    pub displacement: bool,
     /// LM options of each stage.
     pub fit: FitOptions,
 }
@@ -39,6 +45,8 @@ impl Default for StrategyOptions {
             profile: true,
             atoms: true,
             asymmetry: true,
+            zero: true,
+            displacement: false,
             fit: FitOptions::default(),
         }
     }
@@ -85,13 +93,17 @@ fn is_scale_or_bkg(k: &ParamKey) -> bool {
     matches!(k, ParamKey::Background(_) | ParamKey::Phase { item: PhaseItem::Scale, .. })
 }
 
-fn is_cell_or_shift(k: &ParamKey) -> bool {
-    matches!(
-        k,
-        ParamKey::Phase { item: PhaseItem::Cell(_), .. }
-            | ParamKey::Inst(InstItem::Zero)
-            | ParamKey::Inst(InstItem::Displacement)
-    )
+fn is_cell(k: &ParamKey) -> bool {
+    matches!(k, ParamKey::Phase { item: PhaseItem::Cell(_), .. })
+}
+
+/// Cell parameters and the shifts the options ask for.
+fn cell_and_shifts(options: &StrategyOptions) -> impl Fn(&ParamKey) -> bool + '_ {
+    move |k| {
+        is_cell(k)
+            || (options.zero && *k == ParamKey::Inst(InstItem::Zero))
+            || (options.displacement && *k == ParamKey::Inst(InstItem::Displacement))
+    }
 }
 
 fn profile_key(t: ProfileTerm) -> ParamKey {
@@ -138,7 +150,10 @@ pub fn run_stage(
 /// The widening search: the fit of scale, background, cell and zero on a decimated copy of the
 /// data with broadened Gaussian peaks (factors 32 and 8 of the instrument FWHM at mid-range),
 /// its cell and zero carried back to `r`.
-pub fn widening_search(r: &mut Refinement, options: FitOptions) -> Result<Vec<StageReport>> {
+pub fn widening_search(r: &mut Refinement, strategy: &StrategyOptions) -> Result<Vec<StageReport>> {
+    // The search only has to reach the basin of the minimum: a small evaluation budget.
+    let options = FitOptions { tolerance: 1e-6, patience: 10 };
+    let shifts = cell_and_shifts(strategy);
     let n = r.observations.len();
     if n < 50 {
         return Ok(Vec::new());
@@ -180,14 +195,14 @@ pub fn widening_search(r: &mut Refinement, options: FitOptions) -> Result<Vec<St
         let k1 = keys_where(&coarse, is_scale_or_bkg);
         let (rep1, _) =
             run_stage(&mut coarse, &format!("widened ×{factor}: scale, background"), &k1, options)?;
-        let k2 = keys_where(&coarse, |k| is_scale_or_bkg(k) || is_cell_or_shift(k));
+        let k2 = keys_where(&coarse, |k| is_scale_or_bkg(k) || shifts(k));
         let (rep2, out2) =
-            run_stage(&mut coarse, &format!("widened ×{factor}: + cell, zero"), &k2, options)?;
+            run_stage(&mut coarse, &format!("widened ×{factor}: + cell, shifts"), &k2, options)?;
         reports.push(rep1);
         reports.push(rep2);
         if out2.termination.is_success() {
             // Carry cell and shifts (and scales/background) back.
-            for k in keys_where(&coarse, |k| is_scale_or_bkg(k) || is_cell_or_shift(k)) {
+            for k in keys_where(&coarse, |k| is_scale_or_bkg(k) || shifts(k)) {
                 let t = coarse.target(&k)?;
                 let v = coarse.model.get(t)?;
                 r.set_value(&k, v)?;
@@ -207,13 +222,13 @@ pub fn run_default(
     apply_default_bounds(r);
     let mut reports = Vec::new();
     if options.widening {
-        reports.extend(widening_search(r, options.fit)?);
+        reports.extend(widening_search(r, options)?);
     }
     let mut keys = keys_where(r, is_scale_or_bkg);
     let (rep, _) = run_stage(r, "scale, background", &keys, options.fit)?;
     reports.push(rep);
-    keys.extend(keys_where(r, is_cell_or_shift));
-    let (rep, mut last) = run_stage(r, "+ cell, zero, displacement", &keys, options.fit)?;
+    keys.extend(keys_where(r, cell_and_shifts(options)));
+    let (rep, mut last) = run_stage(r, "+ cell, zero or displacement", &keys, options.fit)?;
     reports.push(rep);
     if options.profile {
         keys.push(profile_key(ProfileTerm::W));

@@ -69,7 +69,12 @@ fn counting_sigma(r: &Refinement, phase: usize) -> Vec<f64> {
 
 /// Whether a reflection has no other (non-exactly-overlapping) reflection of any phase within
 /// `k` total FWHM (primary wavelength positions).
-fn well_separated(r: &Refinement, all: &[ExtractedReflection], x: &ExtractedReflection, k: f64) -> bool {
+fn well_separated(
+    r: &Refinement,
+    all: &[ExtractedReflection],
+    x: &ExtractedReflection,
+    k: f64,
+) -> bool {
     let w = r.model.instrument.profile.widths(x.two_theta_deg).unwrap();
     let fwhm = w.fwhm_g + w.fwhm_l;
     all.iter().all(|o| {
@@ -89,6 +94,10 @@ fn compare(
     tol: f64,
 ) -> (f64, f64, usize) {
     let (mut worst_single, mut worst_group, mut n) = (0.0_f64, 0.0_f64, 0);
+    let phase = r.model.phases.iter().position(|c| c.phase.name == phase_name).unwrap();
+    let sigma = counting_sigma(r, phase);
+    let list = r.evaluator().reflections(phase);
+    let sigma_of = |hkl: [i32; 3]| sigma[list.iter().position(|x| x.hkl == hkl).unwrap()];
     for x in refl.iter().filter(|x| x.phase_name == phase_name && x.in_range) {
         if !well_separated(r, refl, x, 4.0) {
             continue;
@@ -97,7 +106,8 @@ fn compare(
         if x.exact_overlaps.is_empty() {
             let rel = (x.intensity - f2) / f2;
             eprintln!(
-                "{phase_name} {:?} d = {:.4} 2θ = {:.3} m = {:2} I = {:10.2}{} |F|² = {:10.2} Δ = {:+.3} %",
+                "{phase_name} {:?} d = {:.4} 2θ = {:.3} m = {:2} I = {:10.2}{} |F|² = {:10.2} \
+                 Δ = {:+.3} %, counting σ = {:.3} %",
                 x.hkl,
                 x.d,
                 x.two_theta_deg,
@@ -105,9 +115,15 @@ fn compare(
                 x.intensity,
                 x.esd.map(|e| format!(" ± {e:.2}")).unwrap_or_default(),
                 f2,
-                100.0 * rel
+                100.0 * rel,
+                100.0 * sigma_of(x.hkl)
             );
-            assert!(rel.abs() < tol, "{phase_name} {:?}: I = {} vs |F|² = {f2}", x.hkl, x.intensity);
+            assert!(
+                rel.abs() < tol,
+                "{phase_name} {:?}: I = {} vs |F|² = {f2}",
+                x.hkl,
+                x.intensity
+            );
             worst_single = worst_single.max(rel.abs());
             n += 1;
         } else if x.exact_overlaps.iter().all(|h| h < &x.hkl) {
@@ -115,7 +131,8 @@ fn compare(
             let members: Vec<&ExtractedReflection> = refl
                 .iter()
                 .filter(|o| {
-                    o.phase_name == phase_name && (o.hkl == x.hkl || x.exact_overlaps.contains(&o.hkl))
+                    o.phase_name == phase_name
+                        && (o.hkl == x.hkl || x.exact_overlaps.contains(&o.hkl))
                 })
                 .collect();
             let sum_i: f64 = members.iter().map(|o| f64::from(o.multiplicity) * o.intensity).sum();
@@ -208,7 +225,13 @@ fn pawley_recovers_synchrotron_intensities_with_esds_and_cell() {
     eprintln!("a = {a} ± {esd}");
     assert!((a - 4.14).abs() < 3.0 * esd, "a = {a} ± {esd}");
     for (k, x) in res.reflections.iter().enumerate() {
-        eprintln!("{:?} esd/I = {:.2e} counting {:.2e} in range {}", x.hkl, x.esd.unwrap_or(f64::NAN) / x.intensity, sigma[k], x.in_range);
+        eprintln!(
+            "{:?} esd/I = {:.2e} counting {:.2e} in range {}",
+            x.hkl,
+            x.esd.unwrap_or(f64::NAN) / x.intensity,
+            sigma[k],
+            x.in_range
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test binary uses a subset
 
 use bragg_crystal::pattern::{simulate, PatternModel};
-use bragg_refine::{Parameter, ParamKey, Refinement};
+use bragg_refine::{ParamKey, Parameter, Refinement};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Poisson};
 
