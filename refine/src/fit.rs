@@ -68,11 +68,15 @@ pub struct FitOptions {
     pub tolerance: f64,
     /// Evaluation budget factor (MINPACK: patience·(n + 1) evaluations).
     pub patience: usize,
+    /// Compute the covariance from a fresh Jacobian at the solution (exact esds). When false
+    /// the minimiser's last Jacobian is used (one step before the solution at most): good
+    /// enough for intermediate stages and singularity checks, and one evaluation cheaper.
+    pub exact_covariance: bool,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { tolerance: 1e-8, patience: 100 }
+        FitOptions { tolerance: 1e-8, patience: 100, exact_covariance: true }
     }
 }
 
@@ -249,6 +253,7 @@ impl Refinement {
             y_obs: &self.observations.y_obs,
             sqrt_w: &sqrt_w,
             last_residuals: RefCell::new(None),
+            last_jacobian: RefCell::new(None),
             hits: RefCell::new(Vec::new()),
         };
         let n_free = reduction.independent.len();
@@ -273,6 +278,7 @@ impl Refinement {
         let termination = Termination::from_lm(&report.termination);
         let final_model = problem.model.into_inner();
         let hits = problem.hits.into_inner();
+        let cached_jacobian = problem.last_jacobian.into_inner();
         let evaluation = self.evaluator.evaluate(&final_model, &[], None)?;
         let chi2_end = chi2(&self.observations.y_obs, &evaluation.total, &sqrt_w);
         if !chi2_end.is_finite() || chi2_end > chi2_start * (1.0 + 1e-9) {
@@ -291,12 +297,18 @@ impl Refinement {
         }
         self.model = final_model;
         // Covariance from the undamped Jacobian at the solution.
-        let mut jp = DMatrix::zeros(self.observations.len(), targets.len());
-        self.evaluator.evaluate(&self.model, &targets, Some(&mut jp))?;
-        let mut ju = &jp * &reduction.t;
-        for (mut row, w) in ju.row_iter_mut().zip(&sqrt_w) {
-            row *= *w;
-        }
+        let ju = match cached_jacobian {
+            Some(j) if !options.exact_covariance => j,
+            _ => {
+                let mut jp = DMatrix::zeros(self.observations.len(), targets.len());
+                self.evaluator.evaluate(&self.model, &targets, Some(&mut jp))?;
+                let mut ju = &jp * &reduction.t;
+                for (mut row, w) in ju.row_iter_mut().zip(&sqrt_w) {
+                    row *= *w;
+                }
+                ju
+            }
+        };
         let names: Vec<String> =
             reduction.independent.iter().map(|&i| keys[i].to_string()).collect();
         let (covariance, singular) = match Covariance::from_jacobian(
@@ -378,6 +390,7 @@ struct Problem<'a> {
     y_obs: &'a [f64],
     sqrt_w: &'a [f64],
     last_residuals: RefCell<Option<DVector<f64>>>,
+    last_jacobian: RefCell<Option<DMatrix<f64>>>,
     hits: RefCell<Vec<BoundHit>>,
 }
 
@@ -458,6 +471,7 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
             row *= *w;
         }
         if ju.iter().all(|v| v.is_finite()) {
+            *self.last_jacobian.borrow_mut() = Some(ju.clone());
             Some(ju)
         } else {
             None

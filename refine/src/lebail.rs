@@ -119,7 +119,7 @@ impl Default for LeBailOptions {
             initial: InitialIntensities::Equal,
             max_cycles: 30,
             partitions_per_cycle: 3,
-            fit: FitOptions { tolerance: 1e-7, patience: 5 },
+            fit: FitOptions { tolerance: 1e-7, patience: 5, ..FitOptions::default() },
             tolerance: 1e-4,
             floor_fraction: 1e-6,
         }
@@ -210,7 +210,7 @@ pub fn lebail(
 }
 
 fn run_lebail(r: &mut Refinement, setup: &Setup, options: &LeBailOptions) -> Result<LeBailResult> {
-    let n_lm = r.parameters.iter().filter(|p| p.refined).count();
+    let any_refined = r.parameters.iter().any(|p| p.refined);
     let mut at_floor = setup.initial_floor.clone();
     let mut history = Vec::new();
     let mut last_fit = None;
@@ -223,7 +223,7 @@ fn run_lebail(r: &mut Refinement, setup: &Setup, options: &LeBailOptions) -> Res
         for _ in 0..options.partitions_per_cycle {
             at_floor = setup.partition(r)?;
         }
-        let chi2_now = if n_lm > 0 {
+        let chi2_now = if any_refined {
             let out = r.fit(options.fit)?;
             let c = out.statistics.chi2_sum;
             last_fit = Some(out);
@@ -242,7 +242,9 @@ fn run_lebail(r: &mut Refinement, setup: &Setup, options: &LeBailOptions) -> Res
         }
     }
     let evaluation = r.evaluate()?;
-    let statistics = r.statistics(&evaluation, n_lm + setup.n_independent(r))?;
+    // P: the LM's independent parameters plus one intensity per in-range overlap group.
+    let n_lm = last_fit.as_ref().map_or(0, |f| f.statistics.n_params);
+    let statistics = r.statistics(&evaluation, n_lm + setup.n_independent())?;
     let reflections = setup.report(r, &evaluation, &at_floor, &|_, _| None)?;
     Ok(LeBailResult { reflections, statistics, cycles, converged, history, last_fit })
 }
@@ -381,7 +383,14 @@ impl Setup {
                 for (&p, &n) in self.phases.iter().zip(&lengths) {
                     let c = &r.model.phases[p];
                     match &c.extracted_intensities {
-                        Some(v) if v.len() == n => {}
+                        Some(v) if v.len() == n => {
+                            if let Some(x) = v.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+                                return Err(Error::InvalidInput(format!(
+                                    "phase {}: extracted intensity {x} must be finite and ≥ 0",
+                                    c.phase.name
+                                )));
+                            }
+                        }
                         Some(v) => {
                             return Err(Error::InvalidInput(format!(
                                 "phase {}: {} extracted intensities for {n} reflections",
@@ -494,7 +503,7 @@ impl Setup {
     }
 
     /// Number of independent intensities: in-range exact-overlap groups.
-    pub(crate) fn n_independent(&self, _r: &Refinement) -> usize {
+    pub(crate) fn n_independent(&self) -> usize {
         self.groups
             .iter()
             .zip(&self.in_range)
@@ -523,8 +532,8 @@ impl Setup {
                     continue;
                 }
                 let (mut sum_c, mut acc) = (0.0, 0.0);
-                for (j, &c) in v.iter().enumerate() {
-                    let i = lo + j;
+                for (t, &c) in v.iter().enumerate() {
+                    let i = lo + t;
                     if i >= n || c <= 0.0 || calc[i] <= 0.0 {
                         continue;
                     }
@@ -554,12 +563,18 @@ impl Setup {
             let v = r.model.phases[p].extracted_intensities.as_mut().ok_or_else(|| {
                 Error::InvalidInput("a phase left Le Bail mode during the extraction".into())
             })?;
+            // INVARIANT: the groups index the evaluator's list, whose length the intensities
+            // share (set so by `initialise`, checked by the engine); `get` keeps it panic-free.
             for g in self.groups[j].iter().filter(|g| g.len() > 1) {
-                let (num, den) =
-                    g.iter().fold((0.0, 0.0), |(a, b), &k| (a + mult[k] * v[k], b + mult[k]));
+                let (num, den) = g.iter().fold((0.0, 0.0), |(a, b), &k| {
+                    let m = mult.get(k).copied().unwrap_or(0.0);
+                    (a + m * v.get(k).copied().unwrap_or(0.0), b + m)
+                });
                 if den > 0.0 {
                     for &k in g {
-                        v[k] = num / den;
+                        if let Some(x) = v.get_mut(k) {
+                            *x = num / den;
+                        }
                     }
                 }
             }

@@ -56,7 +56,7 @@ impl Default for PawleyOptions {
         PawleyOptions {
             initial: InitialIntensities::Equal,
             partition_sweeps: 3,
-            fit: FitOptions { tolerance: 1e-8, patience: 50 },
+            fit: FitOptions { tolerance: 1e-8, patience: 50, ..FitOptions::default() },
             non_negative: true,
             floor_fraction: 1e-6,
         }

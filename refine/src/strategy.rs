@@ -3,6 +3,9 @@
 //! and zero (displacement) → profile → atoms, each stage a Levenberg–Marquardt fit started from
 //! the previous one.
 //!
+//! (After the widening search the separate scale-and-background stage is skipped: the search
+//! has fitted them already.)
+//!
 //! Narrow synchrotron peaks make a wrong start hopeless for a local minimiser: a cell 0.3 % off
 //! moves a peak at 38° 2θ by 0.12°, fifteen FWHM of an 11-BM peak, and the Jacobian no longer
 //! sees it. The strategy therefore starts with a *widening* search: the same fit on a decimated
@@ -152,7 +155,7 @@ pub fn run_stage(
 /// its cell and zero carried back to `r`.
 pub fn widening_search(r: &mut Refinement, strategy: &StrategyOptions) -> Result<Vec<StageReport>> {
     // The search only has to reach the basin of the minimum: a small evaluation budget.
-    let options = FitOptions { tolerance: 1e-6, patience: 10 };
+    let options = FitOptions { tolerance: 1e-6, patience: 10, exact_covariance: false };
     let shifts = cell_and_shifts(strategy);
     let n = r.observations.len();
     if n < 50 {
@@ -224,25 +227,25 @@ pub fn run_default(
     if options.widening {
         reports.extend(widening_search(r, options)?);
     }
+    // The stages, each refining its keys plus all of the previous stages'.
+    let mut stages: Vec<(&str, Vec<ParamKey>)> = Vec::new();
     let mut keys = keys_where(r, is_scale_or_bkg);
-    let (rep, _) = run_stage(r, "scale, background", &keys, options.fit)?;
-    reports.push(rep);
+    // After a widening search scale and background are already close: start with the cell.
+    if !options.widening {
+        stages.push(("scale, background", keys.clone()));
+    }
     keys.extend(keys_where(r, cell_and_shifts(options)));
-    let (rep, mut last) = run_stage(r, "+ cell, zero or displacement", &keys, options.fit)?;
-    reports.push(rep);
+    stages.push(("+ cell, zero or displacement", keys.clone()));
     if options.profile {
         keys.push(profile_key(ProfileTerm::W));
-        let (rep, _) = run_stage(r, "+ W", &keys, options.fit)?;
-        reports.push(rep);
+        stages.push(("+ W", keys.clone()));
         for t in [ProfileTerm::U, ProfileTerm::V, ProfileTerm::X, ProfileTerm::Y] {
             keys.push(profile_key(t));
         }
         if options.asymmetry && r.model.get(Target::Profile(ProfileTerm::Asym))? > 0.0 {
             keys.push(profile_key(ProfileTerm::Asym));
         }
-        let (rep, out) = run_stage(r, "+ U, V, X, Y (asym)", &keys, options.fit)?;
-        reports.push(rep);
-        last = out;
+        stages.push(("+ U, V, X, Y (asym)", keys.clone()));
     }
     if options.atoms {
         keys.extend(keys_where(r, |k| {
@@ -251,9 +254,24 @@ pub fn run_default(
                 ParamKey::Phase { item: PhaseItem::Biso { .. } | PhaseItem::Coordinate { .. }, .. }
             )
         }));
-        let (rep, out) = run_stage(r, "+ atoms (B_iso, coordinates)", &keys, options.fit)?;
-        reports.push(rep);
-        last = out;
+        stages.push(("+ atoms (B_iso, coordinates)", keys.clone()));
     }
-    Ok((reports, last))
+    // Intermediate stages take the minimiser's last Jacobian for their covariance; the last
+    // stage's esds come from a fresh Jacobian at the solution (as `options.fit` asks).
+    let n = stages.len();
+    let mut last = None;
+    for (i, (name, keys)) in stages.into_iter().enumerate() {
+        let fit = if i + 1 == n {
+            options.fit
+        } else {
+            FitOptions { exact_covariance: false, ..options.fit }
+        };
+        let (rep, out) = run_stage(r, name, &keys, fit)?;
+        reports.push(rep);
+        last = Some(out);
+    }
+    match last {
+        Some(out) => Ok((reports, out)),
+        None => Err(crate::error::Error::InvalidInput("the strategy has no stage".into())),
+    }
 }
