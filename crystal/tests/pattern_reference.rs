@@ -276,3 +276,22 @@ fn bad_models_are_rejected_with_clear_errors() {
     assert!(simulate(&model, &[]).is_err());
     assert!(simulate(&model, &[10.0, 9.0]).is_err());
 }
+
+#[test]
+fn composition_molar_mass_and_density() {
+    // NaCl: ρ = 4·(M_Na + M_Cl)/(N_A·a³) with IUPAC 2021 weights 22.98976928 and 35.45
+    // (conventional abridged value); the handbook density of halite is 2.165 g/cm³.
+    let nacl = rock_salt(5.6402, ("Na", 0.0), ("Cl", 0.0));
+    let expected = 4.0 * (22.98976928 + 35.45) / (6.02214076e23 * 5.6402f64.powi(3) * 1e-24);
+    assert!((nacl.density().unwrap() - expected).abs() < 2e-3 * expected, "{}", nacl.density().unwrap());
+    assert!((nacl.density().unwrap() - 2.165).abs() < 0.005);
+    assert_eq!(nacl.formula(), "ClNa");
+    assert_eq!(nacl.formula_units(), 4.0);
+    // LTNO with Z = 2: Li1.17Ti0.58Ni0.25O2, M = 1.17·6.94 + 0.58·47.867 + 0.25·58.693 + 2·15.999.
+    let ltno = ltno_rock_salt(4.14, 0.5).unwrap();
+    assert_eq!(ltno.formula(), "Li1.17Ni0.25O2Ti0.58");
+    let m = 1.17 * 6.94 + 0.58 * 47.867 + 0.25 * 58.693 + 2.0 * 15.999;
+    assert!((ltno.molar_mass().unwrap() - m).abs() < 0.01, "{}", ltno.molar_mass().unwrap());
+    let rho = 2.0 * m / (6.02214076e23 * 4.14f64.powi(3) * 1e-24);
+    assert!((ltno.density().unwrap() - rho).abs() < 1e-3, "{}", ltno.density().unwrap());
+}
