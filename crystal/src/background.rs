@@ -156,7 +156,35 @@ impl ChebyshevBackground {
                 out.len()
             )));
         }
-        for (o, &t) in out.iter_mut().zip(two_theta_deg) {
+        // Clenshaw over lanes of LANES points at once, so that the recurrence vectorises
+        // (the same arithmetic as `value`, point by point).
+        const LANES: usize = 8;
+        let c = &self.coeffs;
+        if c.len() < 2 {
+            out.iter_mut().for_each(|o| *o = c.first().copied().unwrap_or(0.0));
+            return Ok(());
+        }
+        let scale = 2.0 / (self.two_theta_max_deg - self.two_theta_min_deg);
+        let mut t_chunks = two_theta_deg.chunks_exact(LANES);
+        let mut o_chunks = out.chunks_exact_mut(LANES);
+        for (t, o) in (&mut t_chunks).zip(&mut o_chunks) {
+            let mut x = [0.0; LANES];
+            for (xi, ti) in x.iter_mut().zip(t) {
+                *xi = scale * (ti - self.two_theta_min_deg) - 1.0;
+            }
+            let (mut b1, mut b2) = ([0.0; LANES], [0.0; LANES]);
+            for &ck in c[1..].iter().rev() {
+                for l in 0..LANES {
+                    let b0 = ck + 2.0 * x[l] * b1[l] - b2[l];
+                    b2[l] = b1[l];
+                    b1[l] = b0;
+                }
+            }
+            for l in 0..LANES {
+                o[l] = c[0] + x[l] * b1[l] - b2[l];
+            }
+        }
+        for (o, &t) in o_chunks.into_remainder().iter_mut().zip(t_chunks.remainder()) {
             *o = self.value(t);
         }
         Ok(())
@@ -164,7 +192,12 @@ impl ChebyshevBackground {
 
     /// The background at each 2θ of `two_theta_deg`.
     pub fn evaluate(&self, two_theta_deg: &[f64]) -> Vec<f64> {
-        two_theta_deg.iter().map(|&t| self.value(t)).collect()
+        let mut out = vec![0.0; two_theta_deg.len()];
+        // INVARIANT: `out` has the length of the abscissae, so evaluate_into cannot fail.
+        if self.evaluate_into(two_theta_deg, &mut out).is_err() {
+            out.clear();
+        }
+        out
     }
 
     /// The basis values T_0(x) … T_{N−1}(x) at one 2θ, i.e. ∂y_bkg/∂c_n, into `out`

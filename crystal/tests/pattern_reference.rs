@@ -283,7 +283,11 @@ fn composition_molar_mass_and_density() {
     // (conventional abridged value); the handbook density of halite is 2.165 g/cm³.
     let nacl = rock_salt(5.6402, ("Na", 0.0), ("Cl", 0.0));
     let expected = 4.0 * (22.98976928 + 35.45) / (6.02214076e23 * 5.6402f64.powi(3) * 1e-24);
-    assert!((nacl.density().unwrap() - expected).abs() < 2e-3 * expected, "{}", nacl.density().unwrap());
+    assert!(
+        (nacl.density().unwrap() - expected).abs() < 2e-3 * expected,
+        "{}",
+        nacl.density().unwrap()
+    );
     assert!((nacl.density().unwrap() - 2.165).abs() < 0.005);
     assert_eq!(nacl.formula(), "ClNa");
     assert_eq!(nacl.formula_units(), 4.0);

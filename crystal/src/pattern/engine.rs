@@ -759,8 +759,9 @@ pub fn simulate(model: &PatternModel, two_theta_deg: &[f64]) -> Result<Simulated
         .zip(&e.records)
         .map(|(c, r)| to_phase_reflections(&c.phase.name, r))
         .collect();
+    // The evaluator's copy of the grid becomes the result's (one copy, not two).
     Ok(SimulatedPattern {
-        two_theta_deg: two_theta_deg.to_vec(),
+        two_theta_deg: ev.grid,
         total: e.total,
         background: e.background,
         phases: e.phases,
