@@ -276,6 +276,30 @@ impl Refinement {
             .with_patience(options.patience.max(1));
         let (problem, report) = lm.minimize(problem);
         let termination = Termination::from_lm(&report.termination);
+        if matches!(
+            report.termination,
+            TerminationReason::User(_) | TerminationReason::Numerical(_)
+        ) {
+            // Name the parameters whose derivative is not finite at the start (e.g. W refined
+            // from a pure Lorentzian, where ∂H_G/∂W = 1/(2H_G) is infinite).
+            let mut jp = DMatrix::zeros(self.observations.len(), targets.len());
+            if self.evaluator.evaluate(&start_model, &targets, Some(&mut jp)).is_ok() {
+                let bad: Vec<String> = (0..targets.len())
+                    .filter(|&c| jp.column(c).iter().any(|v| !v.is_finite()))
+                    .map(|c| keys[c].to_string())
+                    .collect();
+                if !bad.is_empty() {
+                    self.model = start_model;
+                    return Err(Error::NonFinite {
+                        what: "derivative of the pattern".into(),
+                        at: format!(
+                            "{} (a width term refined from zero? start W above 0 and Y above 0 for pure shapes)",
+                            bad.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
         let final_model = problem.model.into_inner();
         let hits = problem.hits.into_inner();
         let cached_jacobian = problem.last_jacobian.into_inner();
@@ -335,7 +359,12 @@ impl Refinement {
             });
             let p = &mut self.parameters[pi];
             p.value = value;
-            p.esd = esd;
+            // A parameter held at a bound has no meaningful esd (its derivative constrains
+            // nothing at the bound); it is reported in `bound_hits` instead.
+            let at_bound = hits.iter().any(|h| {
+                h.key == p.key && (value - h.bound).abs() <= 1e-12 * h.bound.abs().max(1.0)
+            });
+            p.esd = if at_bound { None } else { esd };
         }
         let statistics = self.statistics(&evaluation, n_free)?;
         Ok(FitOutcome {
@@ -352,7 +381,9 @@ impl Refinement {
     /// Sets a parameter's value in the model and the list.
     pub fn set_value(&mut self, key: &ParamKey, value: f64) -> Result<()> {
         let t = self.target(key)?;
-        self.model.set(t, value)?;
+        self.model
+            .set(t, value)
+            .map_err(|e| Error::InvalidInput(format!("parameter {key} = {value}: {e}")))?;
         self.parameter_mut(key)?.value = value;
         Ok(())
     }

@@ -17,7 +17,7 @@
 //!   [`crate::lebail`] (intensity 0, not refined: their columns would hold only a tail).
 //! - **I ≥ 0** (option `non_negative`, on by default) is imposed as a parameter bound: a step
 //!   past it is stopped at 0 and the reflection is reported `at_floor` (and in the fit's bound
-//!   hits). The esd of such an intensity comes from the covariance as if it were free.
+//!   hits) and has no esd (`None`), as every parameter held at a bound.
 //!
 //! The phase scale is held at its model value (it is fully correlated with the intensities);
 //! structure, texture and scale flags of the Pawley phases are held during the fit and the

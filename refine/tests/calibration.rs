@@ -106,6 +106,7 @@ fn truth_values(truth: &PatternModel, checked: &[&str]) -> Vec<f64> {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "Monte Carlo: run with --release")]
 fn esds_are_calibrated_over_poisson_realisations() {
     let t0 = std::time::Instant::now();
     let truth = ltno_synchrotron_model().unwrap();
@@ -174,6 +175,7 @@ fn esds_are_calibrated_over_poisson_realisations() {
 /// pins both: the calibration of the profile parameters above is not an artefact of the
 /// weights, and a change in the weighting scheme shows up here.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "Monte Carlo: run with --release")]
 fn counting_weights_bias_the_background_by_one_count_and_true_weights_do_not() {
     const N: u64 = 100;
     let truth = ltno_synchrotron_model().unwrap();

@@ -1,6 +1,6 @@
 //! Shared helpers of the statistical validation tests (simulated Poisson data, key lists,
 //! parameter look-up, exact binomial acceptance intervals, simple sample statistics).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test binary uses a subset
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // each test binary uses a subset
 
 use bragg_crystal::pattern::{simulate, PatternModel};
 use bragg_refine::{ParamKey, Parameter, Refinement};
