@@ -2,8 +2,8 @@
 //! PhaseSmith's types, and the two evaluation paths that are timed.
 //!
 //! * [`PhasesmithWorkload::simulate_full`] — "model → y_calc" as a PhaseSmith user gets it:
-//!   reflection generation (`PreparedReflectionGenerator::generate`, one call per phase at the
-//!   reference wavelength), building the `RietveldPhase`s, then
+//!   reflection generation (`PreparedReflectionGenerator::generate`, one call per phase, over
+//!   d ≥ [`WorkloadSpec::d_min_angstrom`], bragg's reach rule), building the `RietveldPhase`s, then
 //!   `phasesmith::workflows::calculate_rietveld_pattern`, which validates the request, prepares
 //!   the phases (scattering-table lookup), evaluates f0(s), the structure factors, LP and the
 //!   profiles **with analytical derivatives** (PhaseSmith has no values-only structural path),
@@ -45,8 +45,7 @@ use phasesmith::workflows::{
 };
 
 use crate::spec::{
-    PhaseSpec, PolarizationSpec, ProfileSpec, WidthConvention, WorkloadSpec,
-    BRAGG_WIDTH_CONVENTION,
+    PhaseSpec, PolarizationSpec, ProfileSpec, WidthConvention, WorkloadSpec, BRAGG_WIDTH_CONVENTION,
 };
 
 /// Boxed error for this benchmark crate.
@@ -55,11 +54,8 @@ pub type BoxError = Box<dyn Error + Send + Sync>;
 /// 8 ln 2 = FWHM² / σ² of a Gaussian.
 const EIGHT_LN2: f64 = 8.0 * std::f64::consts::LN_2;
 
-/// Reflections are generated over the pattern range widened by this margin (degrees 2θ) on
-/// each side, so that peaks centred just outside the range still contribute their tails
-/// (e.g. the rock salt 222 at 80.26° in the lab pattern) and Kα2 lines of Kα1 reflections
-/// just below the range are present.
-pub const REFLECTION_MARGIN_DEG: f64 = 1.0;
+/// Largest d-spacing generated (Å): larger than any d of these cells, i.e. no low-angle cut.
+const D_MAX_ANGSTROM: f64 = 100.0;
 
 /// Largest integer (h, k, l) box PhaseSmith's generator may search (safety bound only).
 const MAX_CANDIDATES: usize = 5_000_000;
@@ -106,11 +102,19 @@ pub struct Config {
     pub threads: usize,
     /// Anomalous-dispersion offsets (empty = f0 only).
     pub dispersion: Dispersion,
+    /// PhaseSmith's opt-in `ProfileAccuracy::fast_fcj` (lower-order Gauss–Legendre rules for
+    /// small axial spans). Off by default, as in PhaseSmith.
+    pub fast_fcj: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { support: MATCHED_SUPPORT, threads: 1, dispersion: Dispersion::default() }
+        Self {
+            support: MATCHED_SUPPORT,
+            threads: 1,
+            dispersion: Dispersion::default(),
+            fast_fcj: false,
+        }
     }
 }
 
@@ -233,7 +237,10 @@ impl PhaseModel {
     ///
     /// # Errors
     /// PhaseSmith's generation errors.
-    pub fn reflections(&self, range: ReflectionRange) -> Result<Vec<GeneratedReflection>, BoxError> {
+    pub fn reflections(
+        &self,
+        range: ReflectionRange,
+    ) -> Result<Vec<GeneratedReflection>, BoxError> {
         Ok(self.generator.generate(self.template.cell, range)?)
     }
 
@@ -315,27 +322,31 @@ impl PhasesmithWorkload {
             .iter()
             .map(|p| PhaseModel::new(p, correction, &config.dispersion))
             .collect::<Result<Vec<_>, _>>()?;
-        let range = ReflectionRange::CwTwoTheta {
-            min_deg: (spec.two_theta_start_deg - REFLECTION_MARGIN_DEG).max(0.1),
-            max_deg: (end + REFLECTION_MARGIN_DEG).min(179.0),
-            wavelength_angstrom: lambda,
+        // Same reflections as bragg's `simulate`: d ≥ d_min of bragg's reach rule (see
+        // `WorkloadSpec::d_min_angstrom`), no low-angle cut.
+        let range = ReflectionRange::DSpacing {
+            min_angstrom: spec.d_min_angstrom(),
+            max_angstrom: D_MAX_ANGSTROM,
         };
         let (support, accuracy, support_fwhm) = match config.support {
             SupportChoice::TailArea(t) => (
                 SupportPolicy::FwhmMultiple(20.0),
-                ProfileAccuracy { fast_fcj: false, tail_area_tolerance: Some(t) },
+                ProfileAccuracy { fast_fcj: config.fast_fcj, tail_area_tolerance: Some(t) },
                 20.0,
             ),
-            SupportChoice::FwhmMultiple(m) => {
-                (SupportPolicy::FwhmMultiple(m), ProfileAccuracy::default(), m)
-            }
+            SupportChoice::FwhmMultiple(m) => (
+                SupportPolicy::FwhmMultiple(m),
+                ProfileAccuracy { fast_fcj: config.fast_fcj, tail_area_tolerance: None },
+                m,
+            ),
         };
         let execution = ExecutionPolicy::new(Some(config.threads), 2)?;
         let mut options = RietveldCalculationOptions::new(support_fwhm, false, execution.clone())?;
         options.profile_accuracy = accuracy;
         // RietveldInput requires observations: a flat dummy pattern of ones (only feeds the
         // residual metrics, which are not used).
-        let pattern = PatternRecord::new(x_deg.clone(), Some(vec![1.0; x_deg.len()]), None, None, None)?;
+        let pattern =
+            PatternRecord::new(x_deg.clone(), Some(vec![1.0; x_deg.len()]), None, None, None)?;
         let first_phases = rietveld_phases(&phases, range)?;
         let background_model = BackgroundModel::Chebyshev(background.clone());
         let input = match &spectrum {
@@ -382,6 +393,15 @@ impl PhasesmithWorkload {
     /// Any PhaseSmith error.
     pub fn simulate_full(&mut self) -> Result<RietveldCalculation, BoxError> {
         self.input.phases = rietveld_phases(&self.phases, self.range)?;
+        Ok(calculate_rietveld_pattern(&self.input, &self.options)?)
+    }
+
+    /// `calculate_rietveld_pattern` alone, on the reflection lists of the last generation
+    /// (diagnostic: [`Self::simulate_full`] minus reflection generation).
+    ///
+    /// # Errors
+    /// Any PhaseSmith error.
+    pub fn calculate_only(&self) -> Result<RietveldCalculation, BoxError> {
         Ok(calculate_rietveld_pattern(&self.input, &self.options)?)
     }
 
@@ -514,5 +534,99 @@ impl PreparedPhasesmith {
             *y += b;
         }
         Ok(y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec;
+    use phasesmith::core::CwProfileParameters;
+
+    #[test]
+    fn fullprof_widths_convert_to_the_same_fwhm() {
+        // FullProf/TCH: H_G² = U tan²θ + V tanθ + W, H_L = X tanθ + Y/cosθ (TCH 1987 eqs 2-3).
+        let p = spec::lab().profile;
+        let i = to_phasesmith_instrument(p, 1.540_593);
+        for tt in [20.0_f64, 45.0, 78.0] {
+            let th = (tt / 2.0).to_radians();
+            let hg = (p.u_deg2 * th.tan().powi(2) + p.v_deg2 * th.tan() + p.w_deg2).sqrt();
+            let hl = p.x_deg * th.tan() + p.y_deg / th.cos();
+            let w = CwProfileParameters::from_instrument(tt, i).unwrap();
+            assert!((w.gaussian_fwhm_deg - hg).abs() < 1e-12 * hg.max(1.0), "{tt}");
+            assert!((w.lorentzian_fwhm_deg - hl).abs() < 1e-12, "{tt}");
+        }
+    }
+
+    #[test]
+    fn lp_is_bragg_form_with_monochromator_fraction() {
+        // LP = [P + (1-P) cos²2θ]/(sin²θ cosθ), P = 1/(1 + cos²2θ_M) (ITC Vol. C §6.2.2).
+        let lambda = 1.540_593;
+        let model = correction_model(spec::lab().polarization, lambda);
+        let d: f64 = 2.07; // rock salt 200
+        let c = model.evaluate(&[1.0 / (d * d)]).unwrap().values[0];
+        let th = (lambda / (2.0 * d)).asin();
+        let k = 26.6_f64.to_radians().cos().powi(2);
+        let expected =
+            (1.0 + k * (2.0 * th).cos().powi(2)) / (1.0 + k) / (th.sin().powi(2) * th.cos());
+        assert!((c / expected - 1.0).abs() < 1e-12, "{c} vs {expected}");
+    }
+
+    #[test]
+    fn synchrotron_peak_position_and_area_follow_the_documented_conventions() {
+        let mut w = PhasesmithWorkload::new(spec::synchrotron(), &Config::default()).unwrap();
+        let calc = w.simulate_full().unwrap();
+        let phase = &calc.phases[0].result;
+        let refl = w.reflections().unwrap();
+        // 200 of Fm-3m at a = 4.14 Å: d = 2.07 Å, 2θ = 2 asin(λ/2d) (Bragg's law).
+        let j = refl[0].iter().position(|r| r.conventional_hkl == [2, 0, 0]).unwrap();
+        let tt = 2.0 * (0.458_f64 / (2.0 * 2.07)).asin().to_degrees();
+        assert!((phase.two_theta_deg[j] - tt).abs() < 1e-10);
+        assert_eq!(refl[0][j].multiplicity, 6);
+        // Integrated intensity = scale · m · |F|² · LP (PhaseSmith crystallography guide).
+        let lp = correction_model(spec::synchrotron().polarization, 0.458)
+            .evaluate(&[1.0 / (2.07 * 2.07)])
+            .unwrap()
+            .values[0];
+        let i = phase.structure_factors.intensity[j];
+        assert!((i / (6.0 * phase.structure_factors.f_squared[j] * lp) - 1.0).abs() < 1e-12);
+        // The 200 peak's area in the profile (±0.6°, background excluded) is I to within the
+        // truncated tails (≤ 9e-4) and the neighbours' tails (≈ 1 %): unit-area profiles.
+        let area: f64 = w
+            .x_deg
+            .iter()
+            .zip(&calc.profile_y)
+            .filter(|(x, _)| (**x - tt).abs() < 0.6)
+            .map(|(_, y)| y * 0.001)
+            .sum();
+        assert!((area / i - 1.0).abs() < 0.03, "area {area} vs I {i}");
+    }
+
+    #[test]
+    fn kalpha_doublet_is_normalised_to_unit_total_weight() {
+        let mut w = PhasesmithWorkload::new(spec::lab(), &Config::default()).unwrap();
+        let calc = w.simulate_full().unwrap();
+        let sf = &calc.phases[0].result.structure_factors;
+        let n = sf.intensity.len() / 2;
+        let q = &sf.q_squared_inverse_angstrom2;
+        let lp1 = correction_model(spec::lab().polarization, 1.540_593).evaluate(&q[..n]).unwrap();
+        let lp2 = correction_model(spec::lab().polarization, 1.544_427).evaluate(&q[n..]).unwrap();
+        for j in 0..n {
+            // Weights 1/1.5 and 0.5/1.5 of scale · m · |F|² · LP(λ_c).
+            let r1 = sf.intensity[j] / lp1.values[j];
+            let r2 = sf.intensity[n + j] / lp2.values[j];
+            assert!((r2 / r1 - 0.5).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn prepared_path_equals_full_path() {
+        let mut w = PhasesmithWorkload::new(spec::lab(), &Config::default()).unwrap();
+        let full = w.simulate_full().unwrap().y;
+        let prepared = w.prepare().unwrap().evaluate().unwrap();
+        assert_eq!(full.len(), prepared.len());
+        for (a, b) in full.iter().zip(&prepared) {
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0));
+        }
     }
 }

@@ -86,6 +86,16 @@ impl PolarizationSpec {
     }
 }
 
+/// Diffraction geometry. Both have LP = Pol/(sin²θ cosθ) and, here, no absorption term
+/// (infinitely thick flat plate; capillary with μR = 0), so only bragg reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeometrySpec {
+    /// Capillary transmission (synchrotron).
+    DebyeScherrer,
+    /// Flat-plate reflection, goniometer radius 240 mm, no displacement (lab).
+    BraggBrentano,
+}
+
 /// One atom on one site. Mixed sites are listed as several atoms with the same coordinates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AtomSpec {
@@ -146,6 +156,8 @@ pub struct WorkloadSpec {
     pub fcj: Option<FcjSpec>,
     /// Polarisation in the LP factor.
     pub polarization: PolarizationSpec,
+    /// Geometry.
+    pub geometry: GeometrySpec,
     /// 6 Chebyshev coefficients (counts) over the pattern range.
     pub background: [f64; 6],
     /// Phases.
@@ -157,6 +169,34 @@ impl WorkloadSpec {
     #[must_use]
     pub fn grid(&self) -> Vec<f64> {
         (0..self.n_points).map(|i| self.two_theta_start_deg + i as f64 * self.step_deg).collect()
+    }
+
+    /// Smallest d-spacing (Å) of the reflections that can reach the grid, by bragg's rule
+    /// (`pattern/engine.rs`: `reach_deg`, `d_min_for` with margin 0, as in `simulate`):
+    /// 2θ_reach = 2θ_max + 30·(H_G + H_L)(2θ_max), d_min = λ_longest / (2 sin θ_reach).
+    /// Both sides use this, so both generate the same reflections.
+    #[must_use]
+    pub fn d_min_angstrom(&self) -> f64 {
+        let end = self.two_theta_end_deg();
+        let (hg, hl) = self.fwhm_deg(end);
+        let reach = (end + 30.0 * (hg + hl)).min(179.9);
+        let longest = self.wavelengths.iter().map(|w| w.wavelength_angstrom).fold(0.0, f64::max);
+        longest / (2.0 * (0.5 * reach).to_radians().sin())
+    }
+
+    /// Gaussian and Lorentzian FWHM (degrees) at `two_theta_deg` in [`BRAGG_WIDTH_CONVENTION`].
+    #[must_use]
+    pub fn fwhm_deg(&self, two_theta_deg: f64) -> (f64, f64) {
+        let th = (0.5 * two_theta_deg).to_radians();
+        let (t, sec) = (th.tan(), 1.0 / th.cos());
+        let p = self.profile;
+        let q = p.u_deg2 * t * t + p.v_deg2 * t + p.w_deg2;
+        match BRAGG_WIDTH_CONVENTION {
+            WidthConvention::FullProfTch => (q.max(0.0).sqrt(), p.x_deg * t + p.y_deg * sec),
+            WidthConvention::GsasVariance => {
+                ((8.0 * std::f64::consts::LN_2 * q).max(0.0).sqrt(), p.x_deg * sec + p.y_deg * t)
+            }
+        }
     }
 
     /// Last grid point (degrees).
@@ -177,10 +217,34 @@ pub fn rock_salt() -> PhaseSpec {
         space_group_symbol: "F m -3 m",
         a_angstrom: 4.14,
         atoms: vec![
-            AtomSpec { site: "4a", element: "Li", xyz: [0.0; 3], occupancy: 0.585, b_iso_angstrom2: b },
-            AtomSpec { site: "4a", element: "Ti", xyz: [0.0; 3], occupancy: 0.29, b_iso_angstrom2: b },
-            AtomSpec { site: "4a", element: "Ni", xyz: [0.0; 3], occupancy: 0.125, b_iso_angstrom2: b },
-            AtomSpec { site: "4b", element: "O", xyz: [0.5; 3], occupancy: 1.0, b_iso_angstrom2: b },
+            AtomSpec {
+                site: "4a",
+                element: "Li",
+                xyz: [0.0; 3],
+                occupancy: 0.585,
+                b_iso_angstrom2: b,
+            },
+            AtomSpec {
+                site: "4a",
+                element: "Ti",
+                xyz: [0.0; 3],
+                occupancy: 0.29,
+                b_iso_angstrom2: b,
+            },
+            AtomSpec {
+                site: "4a",
+                element: "Ni",
+                xyz: [0.0; 3],
+                occupancy: 0.125,
+                b_iso_angstrom2: b,
+            },
+            AtomSpec {
+                site: "4b",
+                element: "O",
+                xyz: [0.5; 3],
+                occupancy: 1.0,
+                b_iso_angstrom2: b,
+            },
         ],
         scale: 1.0,
     }
@@ -206,7 +270,8 @@ pub fn aluminium() -> PhaseSpec {
 }
 
 /// Chebyshev coefficients shared by both workloads (counts).
-pub const BACKGROUND: [f64; 6] = [200.0, -40.0, 15.0, -6.0, 3.0, -1.0];
+/// (The coefficients of bragg's `examples::ltno_synchrotron_model`.)
+pub const BACKGROUND: [f64; 6] = [200.0, -40.0, 15.0, -5.0, 2.0, -1.0];
 
 /// Synchrotron workload: λ = 0.458 Å, 2θ = 2–40° step 0.001° (38,001 points), TCH
 /// U = V = 0, W = 1e-4 deg², X = 0, Y = 0.005 deg, FCJ S/L = H/L = 0.001, LP with P = 0.99
@@ -222,6 +287,7 @@ pub fn synchrotron() -> WorkloadSpec {
         profile: ProfileSpec { u_deg2: 0.0, v_deg2: 0.0, w_deg2: 1.0e-4, x_deg: 0.0, y_deg: 0.005 },
         fcj: Some(FcjSpec { s_over_l: 0.001, h_over_l: 0.001 }),
         polarization: PolarizationSpec::Fraction(0.99),
+        geometry: GeometrySpec::DebyeScherrer,
         background: BACKGROUND,
         phases: vec![rock_salt()],
     }
@@ -241,9 +307,16 @@ pub fn lab() -> WorkloadSpec {
             WavelengthSpec { wavelength_angstrom: 1.540_593, relative_intensity: 1.0 },
             WavelengthSpec { wavelength_angstrom: 1.544_427, relative_intensity: 0.5 },
         ],
-        profile: ProfileSpec { u_deg2: 0.004, v_deg2: -0.002, w_deg2: 0.002, x_deg: 0.02, y_deg: 0.01 },
+        profile: ProfileSpec {
+            u_deg2: 0.004,
+            v_deg2: -0.002,
+            w_deg2: 0.002,
+            x_deg: 0.02,
+            y_deg: 0.01,
+        },
         fcj: None,
         polarization: PolarizationSpec::Monochromator { two_theta_m_deg: 26.6 },
+        geometry: GeometrySpec::BraggBrentano,
         background: BACKGROUND,
         phases: vec![rock_salt(), aluminium()],
     }
@@ -274,7 +347,8 @@ mod tests {
 
     #[test]
     fn rock_salt_4a_is_fully_occupied() {
-        let total: f64 = rock_salt().atoms.iter().filter(|a| a.site == "4a").map(|a| a.occupancy).sum();
+        let total: f64 =
+            rock_salt().atoms.iter().filter(|a| a.site == "4a").map(|a| a.occupancy).sum();
         assert!((total - 1.0).abs() < 1e-12);
     }
 }

@@ -24,6 +24,10 @@ pub enum Command {
     /// Simulate a powder pattern from CIF files or a TOML model (default: the embedded
     /// Li1.17Ti0.58Ni0.25O2 rock salt at an 11-BM-like beamline).
     Simulate(commands::simulate::SimulateArgs),
+    /// Refine a powder scan against CIF phases or a TOML model (default staged strategy, or
+    /// the model's `[refine]` stages); writes result.json, fit.csv, one CIF per phase and
+    /// fit.png / fit.svg to OUTDIR.
+    Refine(commands::refine::RefineArgs),
 }
 
 /// Parses command-line arguments (program name first) and runs the command.
@@ -50,5 +54,6 @@ where
 pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<()> {
     match cli.command {
         Command::Simulate(args) => commands::simulate::run(&args, out),
+        Command::Refine(args) => commands::refine::run(&args, out),
     }
 }

@@ -30,7 +30,8 @@ fn default_run_writes_pattern_and_reflection_table() {
     let dir = tempfile::tempdir().unwrap();
     let xye = dir.path().join("ltno.xye");
     let csv = dir.path().join("ltno.csv");
-    let report = run(&["-o", xye.to_str().unwrap(), "--reflections", csv.to_str().unwrap()]).unwrap();
+    let report =
+        run(&["-o", xye.to_str().unwrap(), "--reflections", csv.to_str().unwrap()]).unwrap();
     assert!(report.contains("phase LTNO"), "{report}");
     assert!(report.contains("38001 points"), "{report}");
     let text = std::fs::read_to_string(&xye).unwrap();
@@ -64,7 +65,17 @@ fn cif_phases_and_lab_radiation() {
     }
     let out = dir.path().join("lab.xye");
     let spec = format!("LTNO={}", cif.display());
-    let report = run(&["--phase", &spec, "--radiation", "CuKa", "--range", "15:80:0.02", "-o", out.to_str().unwrap()]).unwrap();
+    let report = run(&[
+        "--phase",
+        &spec,
+        "--radiation",
+        "CuKa",
+        "--range",
+        "15:80:0.02",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
     assert!(report.contains("3251 points"), "{report}");
     assert!(report.contains("1.540593"), "{report}");
     assert!(report.contains("1.544427"), "{report}");
@@ -98,7 +109,11 @@ fn bad_input_is_reported_and_nothing_is_written() {
         ("occupancy.toml", base.replace("0.585, 0.29, 0.125", "0.7, 0.29, 0.125"), "M1"),
         ("edge.toml", base.replace("a = 4.14", "a = -4.14"), "edge"),
         ("wavelength.toml", base.replace("wavelength = 0.458", "wavelength = 0.0"), "wavelength"),
-        ("typo.toml", base.replace("biso = 0.5\n\n[[phase.site]]", "bisso = 0.5\n\n[[phase.site]]"), "bisso"),
+        (
+            "typo.toml",
+            base.replace("biso = 0.5\n\n[[phase.site]]", "bisso = 0.5\n\n[[phase.site]]"),
+            "bisso",
+        ),
     ];
     for (name, text, needle) in cases {
         let model = write(dir.path(), name, &text);
@@ -114,17 +129,27 @@ fn bad_input_is_reported_and_nothing_is_written() {
     fails(&["--radiation", "ZnKa", "-o", o], &out, "ZnKa");
     let broken = write(dir.path(), "broken.cif", "data_x\n_cell_length_a 4.1\n_cell_length_b 4.1\n_cell_length_c 4.1\nloop_\n_atom_site_label\n_atom_site_fract_x\nNi1 0.0 0.5\n");
     fails(&["--phase", broken.to_str().unwrap(), "-o", o], &out, "broken.cif:");
-    fails(&["--phase", dir.path().join("absent.cif").to_str().unwrap(), "-o", o], &out, "absent.cif");
+    fails(
+        &["--phase", dir.path().join("absent.cif").to_str().unwrap(), "-o", o],
+        &out,
+        "absent.cif",
+    );
 }
 
 #[test]
 fn binary_exits_non_zero_with_the_error_chain() {
     let exe = env!("CARGO_BIN_EXE_bragg");
-    let out = std::process::Command::new(exe).args(["simulate", "--range", "40:2:0.01"]).output().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["simulate", "--range", "40:2:0.01"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("error:") && err.contains("STOP"), "{err}");
-    let ok = std::process::Command::new(exe).args(["simulate", "--range", "10:12:0.01"]).output().unwrap();
+    let ok = std::process::Command::new(exe)
+        .args(["simulate", "--range", "10:12:0.01"])
+        .output()
+        .unwrap();
     assert!(ok.status.success());
     let help = std::process::Command::new(exe).arg("--help").output().unwrap();
     assert!(help.status.success());

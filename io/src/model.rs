@@ -37,6 +37,40 @@
 //! occupancy = [0.585, 0.29, 0.125]
 //! biso = 0.5
 //! ```
+//!
+//! # Refinement control (`[refine]`, read by `bragg refine`, ignored by `bragg simulate`)
+//!
+//! Every key is optional; without a `[refine]` table `bragg refine` runs the default staged
+//! strategy (scale and background → cell, zero, displacement → profile → atoms) over the whole
+//! scan. Parameter keys are the typed keys of `bragg-refine` (`LTNO.scale`, `LTNO.cell.a`,
+//! `LTNO.M1.occ.Ni`, `LTNO.M1.biso`, `LTNO.O1.x`, `LTNO.po`, `LTNO.I.2,0,0`, `inst.zero`,
+//! `inst.displacement`, `inst.U` … `inst.Y`, `inst.P`, `inst.asym`, `bkg.0`, `bkg.1`, …).
+//! Keys contain dots, so as TOML table keys (in `[refine.bounds]`) they must be quoted.
+//! Angles are degrees 2θ.
+//!
+//! ```toml
+//! [refine]
+//! mode = "rietveld"               # rietveld (default) | lebail | pawley
+//! strategy = "manual"             # default | manual (implied by params or [[refine.stage]])
+//! range = [15.0, 140.0]           # fitted 2θ window, START < STOP (else the whole scan)
+//! exclude = [[20.0, 22.0]]        # 2θ regions left out of the fit (each START < STOP)
+//! # Manual strategy: one stage refining exactly these …
+//! params = ["LTNO.scale", "bkg.0", "bkg.1", "LTNO.cell.a", "inst.zero"]
+//! # … or several stages, run in order, each refining exactly its own list:
+//! # [[refine.stage]]
+//! # name = "scale, background"
+//! # params = ["LTNO.scale", "bkg.0", "bkg.1"]
+//! constraints = [
+//!   { kind = "site_total", phase = "LTNO", site = "M1" },
+//!   { kind = "conserve_species", phase = "LTNO", species = "Ni", sites = ["M1", "T1"] },
+//!   { kind = "linear", terms = [["LTNO.M1.occ.Ni", 4.0], ["LTNO.T1.occ.Ni", 8.0]] },
+//! ]
+//! [refine.bounds]                 # key → [lo, hi]; a step past a bound stops at it
+//! "LTNO.M1.occ.Ni" = [0.0, 0.3]
+//! ```
+//!
+//! Only the syntax is checked here; `bragg refine` resolves the keys against the model and
+//! reports an unknown key, phase or site with this file's name and line.
 
 use crate::cif::read_cif;
 use crate::error::{Error, Result};
@@ -67,6 +101,107 @@ pub struct ModelFile {
     /// Phases, in order.
     #[serde(rename = "phase", default)]
     pub phases: Vec<PhaseSpec>,
+    /// Refinement control for `bragg refine` (module documentation); ignored by
+    /// `bragg simulate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine: Option<RefineSpec>,
+}
+
+/// The `[refine]` table: how `bragg refine` fits the model (module documentation). Parameter
+/// keys are kept as text here and resolved by the refinement, which names this file's line
+/// when one is unknown.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefineSpec {
+    /// Rietveld (structure factors from the model, default), Le Bail or Pawley (extracted
+    /// intensities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RefineMode>,
+    /// The default staged strategy, or the manual stages given by `params` / `stage`
+    /// (manual is implied when either is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<StrategyKind>,
+    /// Manual strategy with a single stage: the keys it refines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
+    /// Manual strategy with several stages (`[[refine.stage]]`), run in order.
+    #[serde(rename = "stage", default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSpec>,
+    /// Bounds `[lo, hi]` (units of the parameter) by key.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub bounds: std::collections::BTreeMap<String, [f64; 2]>,
+    /// Linear equality constraints, held at their starting value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<ConstraintSpec>,
+    /// Excluded 2θ regions `[start, stop]` in degrees.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<[f64; 2]>,
+    /// Fitted 2θ window `[start, stop]` in degrees (else `[range]` start/stop, else the whole
+    /// scan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[f64; 2]>,
+}
+
+/// What `bragg refine` fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefineMode {
+    /// Intensities from the structure (Rietveld 1969).
+    Rietveld,
+    /// Intensities extracted iteratively by Rietveld partitioning (Le Bail, Duroy & Fourquet
+    /// 1988).
+    Lebail,
+    /// Intensities refined as least-squares parameters (Pawley 1981).
+    Pawley,
+}
+
+/// Which refinement strategy `bragg refine` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StrategyKind {
+    /// The staged default strategy of `bragg-refine`.
+    Default,
+    /// The stages given in the file.
+    Manual,
+}
+
+/// One `[[refine.stage]]`: a name and the keys it refines (exactly these; the others are
+/// fixed during the stage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Name shown in the stage table (default `stage N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Parameter keys refined in this stage.
+    pub params: Vec<String>,
+}
+
+/// One entry of `refine.constraints`, selected by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConstraintSpec {
+    /// Σ cᵢ pᵢ held at its starting value: `terms = [["KEY", c], …]`.
+    Linear {
+        /// (key, coefficient) pairs.
+        terms: Vec<(String, f64)>,
+    },
+    /// The total occupancy of a site held fixed.
+    SiteTotal {
+        /// Phase name.
+        phase: String,
+        /// Site label.
+        site: String,
+    },
+    /// The amount of a species over several sites held fixed (Σ multiplicity × occupancy).
+    ConserveSpecies {
+        /// Phase name.
+        phase: String,
+        /// Element symbol or species text.
+        species: String,
+        /// Site labels sharing the species.
+        sites: Vec<String>,
+    },
 }
 
 /// Instrument presets providing defaults for every key not given.
@@ -494,5 +629,73 @@ impl SiteSpec {
                 format!("phase {phase}, site {}: wyckoff letter or xyz", self.label),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str =
+        "[instrument]\nwavelength = 0.458\n\n[[phase]]\nname = \"LTNO\"\ncif = \"x.cif\"\n";
+
+    #[test]
+    fn refine_table_parses_with_every_key() {
+        let text = format!(
+            "{BASE}\n[refine]\nmode = \"pawley\"\nstrategy = \"manual\"\nrange = [15.0, 140.0]\n\
+             exclude = [[20.0, 22.0], [30.0, 31.0]]\nparams = [\"LTNO.cell.a\", \"bkg.0\"]\n\
+             constraints = [\n  {{ kind = \"site_total\", phase = \"LTNO\", site = \"M1\" }},\n  \
+             {{ kind = \"conserve_species\", phase = \"LTNO\", species = \"Ni\", sites = [\"M1\", \"T1\"] }},\n  \
+             {{ kind = \"linear\", terms = [[\"LTNO.M1.occ.Ni\", 4.0], [\"LTNO.T1.occ.Ni\", 8.0]] }},\n]\n\
+             [[refine.stage]]\nname = \"first\"\nparams = [\"LTNO.scale\"]\n\
+             [refine.bounds]\n\"LTNO.M1.occ.Ni\" = [0.0, 0.3]\n"
+        );
+        let file = parse_model(&text, Path::new("m.toml")).unwrap();
+        let r = file.refine.clone().unwrap();
+        assert_eq!(r.mode, Some(RefineMode::Pawley));
+        assert_eq!(r.strategy, Some(StrategyKind::Manual));
+        assert_eq!(r.range, Some([15.0, 140.0]));
+        assert_eq!(r.exclude, vec![[20.0, 22.0], [30.0, 31.0]]);
+        assert_eq!(r.params, vec!["LTNO.cell.a".to_string(), "bkg.0".to_string()]);
+        assert_eq!(
+            r.stages,
+            vec![StageSpec { name: Some("first".into()), params: vec!["LTNO.scale".into()] }]
+        );
+        assert_eq!(r.bounds.get("LTNO.M1.occ.Ni"), Some(&[0.0, 0.3]));
+        assert_eq!(
+            r.constraints,
+            vec![
+                ConstraintSpec::SiteTotal { phase: "LTNO".into(), site: "M1".into() },
+                ConstraintSpec::ConserveSpecies {
+                    phase: "LTNO".into(),
+                    species: "Ni".into(),
+                    sites: vec!["M1".into(), "T1".into()]
+                },
+                ConstraintSpec::Linear {
+                    terms: vec![("LTNO.M1.occ.Ni".into(), 4.0), ("LTNO.T1.occ.Ni".into(), 8.0)]
+                },
+            ]
+        );
+        // Round trip through serde.
+        let back: ModelFile = toml::from_str(&toml::to_string(&file).unwrap()).unwrap();
+        assert_eq!(back, file);
+    }
+
+    #[test]
+    fn refine_table_is_optional_and_strict() {
+        let file = parse_model(BASE, Path::new("m.toml")).unwrap();
+        assert_eq!(file.refine, None);
+        // A typo in [refine] is rejected, naming the key.
+        let text = format!("{BASE}\n[refine]\nparms = [\"LTNO.cell.a\"]\n");
+        let err = parse_model(&text, Path::new("m.toml")).unwrap_err().to_string();
+        assert!(err.contains("parms"), "{err}");
+        // A bad value names its line (line 9 of this text).
+        let text = format!("{BASE}\n[refine]\nmode = \"rietvelt\"\n");
+        let err = parse_model(&text, Path::new("m.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("m.toml:9:"), "{err}");
+        let text = format!(
+            "{BASE}\n[refine]\nconstraints = [{{ kind = \"site_total\", phase = \"A\", site = \"B\", x = 1 }}]\n"
+        );
+        assert!(parse_model(&text, Path::new("m.toml")).is_err());
     }
 }

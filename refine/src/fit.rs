@@ -214,6 +214,56 @@ impl Refinement {
     /// singular), bound hits and the termination. A fit that ends with a worse χ² than it
     /// started (divergence) is rolled back and reported as `Failed`.
     pub fn fit(&mut self, options: FitOptions) -> Result<FitOutcome> {
+        // Active set for bounds: a parameter that ends a run held at its bound is fixed there
+        // and the others are refitted, so that the minimiser never works with steps the model
+        // silently clamps (which stalls it: the trust region shrinks while the clamped
+        // parameter keeps asking for the same step). Up to three passes.
+        let flags: Vec<bool> = self.parameters.iter().map(|p| p.refined).collect();
+        let mut held: Vec<BoundHit> = Vec::new();
+        let mut out = self.fit_once(options)?;
+        for _ in 0..3 {
+            let newly: Vec<BoundHit> = out
+                .bound_hits
+                .iter()
+                .filter(|h| {
+                    self.parameters.iter().any(|p| {
+                        p.key == h.key
+                            && p.refined
+                            && (p.value - h.bound).abs() <= 1e-12 * h.bound.abs().max(1.0)
+                    })
+                })
+                .cloned()
+                .collect();
+            if newly.is_empty()
+                || !out.termination.is_success()
+                    && !matches!(out.termination, Termination::MaxEvaluations)
+            {
+                break;
+            }
+            for h in &newly {
+                if let Some(p) = self.parameters.iter_mut().find(|p| p.key == h.key) {
+                    p.refined = false;
+                    p.esd = None;
+                }
+            }
+            held.extend(newly);
+            let evaluations = out.evaluations;
+            out = self.fit_once(options)?;
+            out.evaluations += evaluations;
+        }
+        for (p, f) in self.parameters.iter_mut().zip(flags) {
+            p.refined = f;
+        }
+        for h in held {
+            if !out.bound_hits.iter().any(|x| x.key == h.key) {
+                out.bound_hits.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One Levenberg–Marquardt run on the refined parameters (see [`Refinement::fit`]).
+    fn fit_once(&mut self, options: FitOptions) -> Result<FitOutcome> {
         let refined: Vec<usize> =
             (0..self.parameters.len()).filter(|&i| self.parameters[i].refined).collect();
         let keys: Vec<ParamKey> = refined.iter().map(|&i| self.parameters[i].key.clone()).collect();

@@ -1,6 +1,7 @@
 //! The default refinement strategy for a newcomer, staged as experienced users work
 //! (McCusker et al. 1999, §4; the GSAS-II and TOPAS tutorials): scale and background → cell
-//! and zero (displacement) → profile → atoms, each stage a Levenberg–Marquardt fit started from
+//! and zero (displacement) → profile → atoms (and March–Dollase texture where the phase has
+//! an axis), each stage a Levenberg–Marquardt fit started from
 //! the previous one.
 //!
 //! (After the widening search the separate scale-and-background stage is skipped: the search
@@ -251,10 +252,15 @@ pub fn run_default(
         keys.extend(keys_where(r, |k| {
             matches!(
                 k,
-                ParamKey::Phase { item: PhaseItem::Biso { .. } | PhaseItem::Coordinate { .. }, .. }
+                ParamKey::Phase {
+                    item: PhaseItem::Biso { .. }
+                        | PhaseItem::Coordinate { .. }
+                        | PhaseItem::PreferredOrientation,
+                    ..
+                }
             )
         }));
-        stages.push(("+ atoms (B_iso, coordinates)", keys.clone()));
+        stages.push(("+ atoms (B_iso, coordinates), texture", keys.clone()));
     }
     // Intermediate stages take the minimiser's last Jacobian for their covariance; the last
     // stage's esds come from a fresh Jacobian at the solution (as `options.fit` asks).

@@ -118,13 +118,17 @@ fwhm_g_deg,fwhm_l_deg,tch_fwhm_deg,tch_eta\n",
     writeln!(text, "background = {:?}", spec.background)?;
     writeln!(text, "max |full - prepared| = {max_diff:e} (max y = {max_y:e})")?;
     fs::write(dir.join(format!("{name}_parameters.txt")), text)?;
-    println!("{name}: {} points, max y {max_y:.6e}, full vs prepared max diff {max_diff:e}", calc.y.len());
+    println!(
+        "{name}: {} points, max y {max_y:.6e}, full vs prepared max diff {max_diff:e}",
+        calc.y.len()
+    );
     Ok(())
 }
 
 fn support_sensitivity(spec: WorkloadSpec) -> Result<(), BoxError> {
     // How much of the pattern depends on the truncation choice (relative to the matched one).
-    let reference = PhasesmithWorkload::new(spec.clone(), &Config::default())?.prepare()?.evaluate()?;
+    let reference =
+        PhasesmithWorkload::new(spec.clone(), &Config::default())?.prepare()?.evaluate()?;
     for support in [
         SupportChoice::TailArea(1.0e-4),
         SupportChoice::FwhmMultiple(20.0),
@@ -134,7 +138,11 @@ fn support_sensitivity(spec: WorkloadSpec) -> Result<(), BoxError> {
         let y = PhasesmithWorkload::new(spec.clone(), &config)?.prepare()?.evaluate()?;
         let area_ref: f64 = reference.iter().sum();
         let area: f64 = y.iter().sum();
-        println!("{}: {support:?}: sum(y) / sum(y_matched) - 1 = {:e}", spec.name, area / area_ref - 1.0);
+        println!(
+            "{}: {support:?}: sum(y) / sum(y_matched) - 1 = {:e}",
+            spec.name,
+            area / area_ref - 1.0
+        );
     }
     Ok(())
 }
