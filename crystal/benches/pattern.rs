@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark code
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Pattern-calculation benchmarks (issue 2): the 38,001-point synchrotron pattern of the LTNO
 //! rock salt (2–40° 2θ, step 0.001°, λ = 0.458 Å) and the 3,251-point Cu Kα1/Kα2 lab pattern

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark code
 //! Profile benchmarks: a 38,001-point pattern (5–119° 2θ, step 0.003°) with 100 TCH peaks
 //! (lab Cu Kα widths), symmetric and FCJ-asymmetric, value only and with derivatives; and the
 //! peak part of the synchrotron pattern of `benches/pattern.rs` (38,001 points, 2–40° step

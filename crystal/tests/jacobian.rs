@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 //! Every analytic derivative of the pattern engine against central finite differences.
 
 use bragg_crystal::examples::{ltno_al_lab_model, ltno_synchrotron_model};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 //! Issue 2 "must show": |F|² against independently computed references (fixtures/reference,
 //! provenance in fixtures/README.md), exact peak positions, peak areas equal to
 //! scale·m·|F|²·LP, and Kα2 where Bragg's law puts it.

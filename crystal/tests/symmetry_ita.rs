@@ -1,10 +1,10 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 //! Space groups checked against International Tables for Crystallography Vol. A (2016), Part 7
 //! ("ITA"): operator counts (general-position multiplicity), reflection conditions, powder
 //! multiplicities of the Laue classes (ITA Vol. A Table 3.2.3.2 forms {hkl}), Wyckoff positions,
 //! and group axioms over all 530 Hall settings.
 
 // Test helpers outside #[test] functions panic on failure by design.
-#![allow(clippy::panic)]
 
 use bragg_crystal::symmetry::{CellParam, CellRule, CrystalSystem, SpaceGroup, SymOp};
 use bragg_crystal::{Cell, Error};
