@@ -378,8 +378,9 @@ fn bad_inputs_name_the_problem_and_leave_no_output() {
 }
 
 /// Real data: LiCoO₂ on a Bruker lab diffractometer (Cu Kα1/Kα2 from the UXD header), the COD
-/// 1533825 structure, March–Dollase texture along [001] and manual stages. Ozaki et al., npj
-/// Comput. Mater. 6, 75 (2020) report Rwp 8.447 % (automated GSAS-II) and 8.958 % (expert); the
+/// 1533825 structure (its O z = 0.2268 is far from the true ≈ 0.26), a March–Dollase axis along
+/// [001] and the newcomer's default strategy. Ozaki et al., npj Comput. Mater. 6, 75 (2020)
+/// report Rwp 8.447 % (automated GSAS-II) and 8.958 % (expert); the issue asks for < 8.9 %. The
 /// COD cell is a = 2.814, c = 14.048 Å.
 #[test]
 fn licoo2_bruker_uxd() {
@@ -390,8 +391,6 @@ fn licoo2_bruker_uxd() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let cif = dir.join("LiCoO2-COD-1533825.cif");
-    let all =
-        r#""LCO.scale", "bkg.0", "bkg.1", "bkg.2", "bkg.3", "bkg.4", "bkg.5", "bkg.6", "bkg.7""#;
     let model = format!(
         r#"[instrument]
 preset = "lab"
@@ -404,21 +403,6 @@ name = "LCO"
 cif = "{cif}"
 preferred_orientation = {{ axis_hkl = [0, 0, 1], r = 1.0 }}
 
-[[refine.stage]]
-name = "scale, background"
-params = [{all}]
-[[refine.stage]]
-name = "+ cell, displacement, texture"
-params = [{all}, "LCO.cell.a", "LCO.cell.c", "inst.displacement", "LCO.po"]
-[[refine.stage]]
-name = "+ profile"
-params = [{all}, "LCO.cell.a", "LCO.cell.c", "inst.displacement", "LCO.po", "inst.U", "inst.V", "inst.W", "inst.X", "inst.Y", "inst.asym"]
-[[refine.stage]]
-name = "scale, O z"
-params = [{all}, "LCO.O1.z"]
-[[refine.stage]]
-name = "all"
-params = [{all}, "LCO.cell.a", "LCO.cell.c", "inst.displacement", "LCO.po", "inst.U", "inst.V", "inst.W", "inst.X", "inst.Y", "inst.asym", "LCO.O1.z", "LCO.O1.biso", "LCO.Co1.biso", "LCO.Li1.biso"]
 "#,
         cif = cif.display()
     );
@@ -446,5 +430,7 @@ params = [{all}, "LCO.cell.a", "LCO.cell.c", "inst.displacement", "LCO.po", "ins
     assert!((value("LCO.cell.c") - 14.048).abs() < 0.015, "c = {}", value("LCO.cell.c"));
     // Wavelengths from the UXD header.
     assert_eq!(json["wavelengths"][0]["angstrom"], 1.5406);
-    assert!(rwp < 0.15, "Rwp = {rwp}");
+    assert!(rwp < 0.089, "Rwp = {rwp}");
+    // O moved from the CIF's 0.2268 to the layered-oxide value.
+    assert!((value("LCO.O1.z") - 0.26).abs() < 0.005, "O z = {}", value("LCO.O1.z"));
 }

@@ -107,6 +107,8 @@ pub struct FitOutcome {
     pub bound_hits: Vec<BoundHit>,
     /// The final evaluation on the fitted points.
     pub evaluation: Evaluation,
+    /// Things the user should know (e.g. profile widths that needed the floor).
+    pub warnings: Vec<String>,
 }
 
 /// A refinement: a model, its parameters and constraints, and the observations.
@@ -126,8 +128,15 @@ pub struct Refinement {
 impl Refinement {
     /// A refinement of `model` against `observations`, every parameter of the model listed
     /// (see [`ParamKey::all_for`]) and none refined.
+    ///
+    /// The refinement evaluates with floored profile widths (see
+    /// [`Evaluator::set_width_floor`]): a trial step or a final model with a negative Caglioti
+    /// H_G² somewhere is judged by χ² instead of failing (a rejected step shrinks the
+    /// minimiser's trust region until it stalls); reflections in range that need the floor
+    /// are reported in [`FitOutcome::warnings`].
     pub fn new(model: PatternModel, observations: Observations) -> Result<Self> {
-        let evaluator = Evaluator::new(&model, &observations.two_theta_deg)?;
+        let mut evaluator = Evaluator::new(&model, &observations.two_theta_deg)?;
+        evaluator.set_width_floor(true);
         let mut r = Refinement {
             model,
             parameters: Vec::new(),
@@ -153,6 +162,7 @@ impl Refinement {
     /// Rebuilds the reflection lists (after a large cell change or a change of phases).
     pub fn rebuild_evaluator(&mut self) -> Result<()> {
         self.evaluator = Evaluator::new(&self.model, &self.observations.two_theta_deg)?;
+        self.evaluator.set_width_floor(true);
         Ok(())
     }
 
@@ -220,7 +230,27 @@ impl Refinement {
         // parameter keeps asking for the same step). Up to three passes.
         let flags: Vec<bool> = self.parameters.iter().map(|p| p.refined).collect();
         let mut held: Vec<BoundHit> = Vec::new();
+        let chi2_before = {
+            let e = self.evaluate()?;
+            self.statistics(&e, 0)?.chi2_sum
+        };
         let mut out = self.fit_once(options)?;
+        // Restarts: MINPACK's trust region can shrink to nothing after a few rejected
+        // (unphysical) steps and then report convergence on a tiny predicted reduction. A
+        // fresh run from the result costs two evaluations when the fit really converged and
+        // continues the descent when it had stalled.
+        let mut chi2_prev = chi2_before;
+        for _ in 0..4 {
+            let chi2_now = out.statistics.chi2_sum;
+            let improved = chi2_now < chi2_prev * (1.0 - 1e-4);
+            if !improved || !out.termination.is_success() {
+                break;
+            }
+            chi2_prev = chi2_now;
+            let evaluations = out.evaluations;
+            out = self.fit_once(options)?;
+            out.evaluations += evaluations;
+        }
         for _ in 0..3 {
             let newly: Vec<BoundHit> = out
                 .bound_hits
@@ -291,14 +321,21 @@ impl Refinement {
         let start_eval = self.evaluate()?;
         let chi2_start = chi2(&self.observations.y_obs, &start_eval.total, &sqrt_w);
 
+        let lm_evaluator = &self.evaluator;
         let problem = Problem {
             model: RefCell::new(self.model.clone()),
-            evaluator: &self.evaluator,
+            evaluator: lm_evaluator,
             targets: &targets,
             keys: &keys,
             reduction: &reduction,
             p0: p0.clone(),
-            u: reduction.independent.iter().map(|&i| p0[i]).collect::<Vec<_>>().into(),
+            u: reduction
+                .independent
+                .iter()
+                .map(|&i| BoundMap::new(bounds[i]).inverse(p0[i]))
+                .collect::<Vec<_>>()
+                .into(),
+            maps: reduction.independent.iter().map(|&i| BoundMap::new(bounds[i])).collect(),
             bounds: &bounds,
             y_obs: &self.observations.y_obs,
             sqrt_w: &sqrt_w,
@@ -317,6 +354,7 @@ impl Refinement {
                 singular: None,
                 bound_hits: Vec::new(),
                 evaluation: start_eval,
+                warnings: Vec::new(),
             });
         }
         problem.set_u(&problem.u.clone());
@@ -350,10 +388,31 @@ impl Refinement {
                 }
             }
         }
-        let final_model = problem.model.into_inner();
+        let mut final_model = problem.model.into_inner();
         let hits = problem.hits.into_inner();
         let cached_jacobian = problem.last_jacobian.into_inner();
-        let evaluation = self.evaluator.evaluate(&final_model, &[], None)?;
+        let mut hits = hits;
+        // Independent parameters that ended on a bound (the maps approach it asymptotically).
+        for (j, &i) in reduction.independent.iter().enumerate() {
+            // Only a parameter without dependents can be snapped without breaking a constraint.
+            let alone = reduction.t.column(j).iter().filter(|x| **x != 0.0).count() == 1;
+            if let (Some((lo, hi)), true) = (bounds[i], alone) {
+                let v = final_model.get(targets[i])?;
+                let span =
+                    if lo.is_finite() && hi.is_finite() { hi - lo } else { v.abs().max(1.0) };
+                for b in [lo, hi] {
+                    if b.is_finite()
+                        && (v - b).abs() <= 1e-6 * span
+                        && !hits.iter().any(|h| h.key == keys[i])
+                    {
+                        // Snap onto the bound (the map only approaches it).
+                        final_model.set(targets[i], b)?;
+                        hits.push(BoundHit { key: keys[i].clone(), bound: b });
+                    }
+                }
+            }
+        }
+        let evaluation = lm_evaluator.evaluate(&final_model, &[], None)?;
         let chi2_end = chi2(&self.observations.y_obs, &evaluation.total, &sqrt_w);
         if !chi2_end.is_finite() || chi2_end > chi2_start * (1.0 + 1e-9) {
             self.model = start_model;
@@ -367,6 +426,7 @@ impl Refinement {
                 singular: None,
                 bound_hits: hits,
                 evaluation: ev,
+                warnings: Vec::new(),
             });
         }
         self.model = final_model;
@@ -375,7 +435,7 @@ impl Refinement {
             Some(j) if !options.exact_covariance => j,
             _ => {
                 let mut jp = DMatrix::zeros(self.observations.len(), targets.len());
-                self.evaluator.evaluate(&self.model, &targets, Some(&mut jp))?;
+                lm_evaluator.evaluate(&self.model, &targets, Some(&mut jp))?;
                 let mut ju = &jp * &reduction.t;
                 for (mut row, w) in ju.row_iter_mut().zip(&sqrt_w) {
                     row *= *w;
@@ -412,7 +472,7 @@ impl Refinement {
             // A parameter held at a bound has no meaningful esd (its derivative constrains
             // nothing at the bound); it is reported in `bound_hits` instead.
             let at_bound = hits.iter().any(|h| {
-                h.key == p.key && (value - h.bound).abs() <= 1e-12 * h.bound.abs().max(1.0)
+                h.key == p.key && (value - h.bound).abs() <= 1e-5 * h.bound.abs().max(1.0)
             });
             p.esd = if at_bound { None } else { esd };
         }
@@ -424,6 +484,7 @@ impl Refinement {
             covariance,
             singular,
             bound_hits: hits,
+            warnings: floored_warnings(&evaluation, &self.observations),
             evaluation,
         })
     }
@@ -458,6 +519,74 @@ fn chi2(y: &[f64], yc: &[f64], sqrt_w: &[f64]) -> f64 {
     y.iter().zip(yc).zip(sqrt_w).map(|((o, c), w)| ((c - o) * w).powi(2)).sum()
 }
 
+/// The map between a bounded parameter p and the unbounded variable v the minimiser varies
+/// (the transformations of MINUIT, F. James, *MINUIT Reference Manual*, CERN D506, §1.3):
+/// two-sided p = lo + (hi − lo)(sin v + 1)/2; lower only p = lo − 1 + √(v² + 1); upper only
+/// p = hi + 1 − √(v² + 1). A step can then never leave the bounds, so the minimiser never
+/// sees a clamped (inconsistent) point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BoundMap {
+    Free,
+    Lower(f64),
+    Upper(f64),
+    Both(f64, f64),
+}
+
+impl BoundMap {
+    fn new(bounds: Option<(f64, f64)>) -> Self {
+        match bounds {
+            None => BoundMap::Free,
+            Some((lo, hi)) => match (lo.is_finite(), hi.is_finite()) {
+                (true, true) => BoundMap::Both(lo, hi),
+                (true, false) => BoundMap::Lower(lo),
+                (false, true) => BoundMap::Upper(hi),
+                (false, false) => BoundMap::Free,
+            },
+        }
+    }
+
+    /// p(v) and dp/dv.
+    fn forward(self, v: f64) -> (f64, f64) {
+        match self {
+            BoundMap::Free => (v, 1.0),
+            BoundMap::Lower(lo) => {
+                let r = (v * v + 1.0).sqrt();
+                (lo - 1.0 + r, v / r)
+            }
+            BoundMap::Upper(hi) => {
+                let r = (v * v + 1.0).sqrt();
+                (hi + 1.0 - r, -v / r)
+            }
+            BoundMap::Both(lo, hi) => {
+                (lo + 0.5 * (hi - lo) * (v.sin() + 1.0), 0.5 * (hi - lo) * v.cos())
+            }
+        }
+    }
+
+    /// v(p) for p inside the bounds, first moved 10⁻⁴ of the range (or 10⁻⁶ absolute for a
+    /// one-sided bound) inside so that dp/dv ≠ 0 at the start (a variable started exactly on
+    /// a bound could never leave it).
+    fn inverse(self, p: f64) -> f64 {
+        match self {
+            BoundMap::Free => p,
+            BoundMap::Lower(lo) => {
+                let q = p.max(lo + 1e-6) - lo + 1.0;
+                (q * q - 1.0).max(0.0).sqrt()
+            }
+            BoundMap::Upper(hi) => {
+                let q = hi - p.min(hi - 1e-6) + 1.0;
+                -(q * q - 1.0).max(0.0).sqrt()
+            }
+            BoundMap::Both(lo, hi) => {
+                let eps = 1e-4 * (hi - lo);
+                let x =
+                    (2.0 * (p.clamp(lo + eps, hi - eps) - lo) / (hi - lo) - 1.0).clamp(-1.0, 1.0);
+                x.asin()
+            }
+        }
+    }
+}
+
 /// The LM problem: independent variables u, model updated on `set_params`.
 struct Problem<'a> {
     model: RefCell<PatternModel>,
@@ -468,6 +597,8 @@ struct Problem<'a> {
     p0: Vec<f64>,
     u: DVector<f64>,
     bounds: &'a [Option<(f64, f64)>],
+    /// Transformation of each independent variable (by its parameter's bounds).
+    maps: Vec<BoundMap>,
     y_obs: &'a [f64],
     sqrt_w: &'a [f64],
     last_residuals: RefCell<Option<DVector<f64>>>,
@@ -476,27 +607,35 @@ struct Problem<'a> {
 }
 
 impl Problem<'_> {
-    /// p = p⁰ + T (u − u⁰), clamped to bounds, written into the model. Returns false when the
-    /// model rejects a value (the residuals then signal a bad step).
-    fn set_u(&self, u: &DVector<f64>) -> bool {
+    /// The independent parameters p_I(v) from the minimiser's variables v.
+    fn independent(&self, v: &DVector<f64>) -> DVector<f64> {
+        DVector::from_iterator(v.len(), v.iter().zip(&self.maps).map(|(x, m)| m.forward(*x).0))
+    }
+
+    /// p = p⁰ + T (p_I(v) − p⁰_I), written into the model; dependent parameters with bounds
+    /// are held at them (reported as bound hits). Returns false when the model rejects a
+    /// value (the residuals then signal a bad step).
+    fn set_u(&self, v: &DVector<f64>) -> bool {
         let u0: DVector<f64> =
             self.reduction.independent.iter().map(|&i| self.p0[i]).collect::<Vec<_>>().into();
-        let p = DVector::from_vec(self.p0.clone()) + &self.reduction.t * (u - u0);
+        let p = DVector::from_vec(self.p0.clone()) + &self.reduction.t * (self.independent(v) - u0);
         let mut model = self.model.borrow_mut();
         let mut ok = true;
         for (i, t) in self.targets.iter().enumerate() {
-            let mut v = p[i];
-            if let Some((lo, hi)) = self.bounds[i] {
-                let clamped = v.clamp(lo, hi);
-                if clamped != v {
-                    let mut hits = self.hits.borrow_mut();
-                    if !hits.iter().any(|h| h.key == self.keys[i]) {
-                        hits.push(BoundHit { key: self.keys[i].clone(), bound: clamped });
+            let mut value = p[i];
+            if !self.reduction.independent.contains(&i) {
+                if let Some((lo, hi)) = self.bounds[i] {
+                    let clamped = value.clamp(lo, hi);
+                    if clamped != value {
+                        let mut hits = self.hits.borrow_mut();
+                        if !hits.iter().any(|h| h.key == self.keys[i]) {
+                            hits.push(BoundHit { key: self.keys[i].clone(), bound: clamped });
+                        }
+                        value = clamped;
                     }
-                    v = clamped;
                 }
             }
-            if model.set(*t, v).is_err() {
+            if model.set(*t, value).is_err() {
                 ok = false;
             }
         }
@@ -551,11 +690,44 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
         for (mut row, w) in ju.row_iter_mut().zip(self.sqrt_w) {
             row *= *w;
         }
+        // Cached in parameter space (for the covariance), then chained through the bound maps.
         if ju.iter().all(|v| v.is_finite()) {
             *self.last_jacobian.borrow_mut() = Some(ju.clone());
+        }
+        for (j, (x, m)) in self.u.iter().zip(&self.maps).enumerate() {
+            let d = m.forward(*x).1;
+            if d != 1.0 {
+                ju.column_mut(j).scale_mut(d);
+            }
+        }
+        if ju.iter().all(|v| v.is_finite()) {
             Some(ju)
         } else {
             None
         }
+    }
+}
+
+/// Warnings for reflections inside the fitted range whose profile widths needed the floor.
+fn floored_warnings(evaluation: &Evaluation, observations: &Observations) -> Vec<String> {
+    let (lo, hi) = match (observations.two_theta_deg.first(), observations.two_theta_deg.last()) {
+        (Some(a), Some(b)) => (*a, *b),
+        _ => return Vec::new(),
+    };
+    let at: Vec<String> = evaluation
+        .records
+        .iter()
+        .flatten()
+        .filter(|r| r.width_floored && r.two_theta_deg >= lo && r.two_theta_deg <= hi)
+        .map(|r| format!("{:.2}°", r.two_theta_deg))
+        .collect();
+    if at.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "U, V, W (or X, Y) give a negative width² at {} reflection(s) in range (2θ = {}): widths floored there; the profile is unphysical — fix or constrain U, V, W",
+            at.len(),
+            at.join(", ")
+        )]
     }
 }

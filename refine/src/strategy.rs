@@ -266,15 +266,29 @@ pub fn run_default(
     // stage's esds come from a fresh Jacobian at the solution (as `options.fit` asks).
     let n = stages.len();
     let mut last = None;
+    let mut previous: Vec<ParamKey> = Vec::new();
     for (i, (name, keys)) in stages.into_iter().enumerate() {
-        let fit = if i + 1 == n {
-            options.fit
-        } else {
-            FitOptions { exact_covariance: false, ..options.fit }
-        };
+        let quick = FitOptions { exact_covariance: false, ..options.fit };
+        // The new parameters first, with the scales only: a few well-conditioned columns move
+        // them into place before everything is refined together (with dozens of parameters
+        // MINPACK's trust region can stall at a start far from the new parameters' optimum).
+        let new: Vec<ParamKey> = keys.iter().filter(|k| !previous.contains(k)).cloned().collect();
+        if i > 0 && !new.is_empty() && new.len() < keys.len() {
+            let mut first =
+                keys_where(r, |k| matches!(k, ParamKey::Phase { item: PhaseItem::Scale, .. }));
+            for k in &new {
+                if !first.contains(k) {
+                    first.push(k.clone());
+                }
+            }
+            let (rep, _) = run_stage(r, &format!("{name} (new parameters first)"), &first, quick)?;
+            reports.push(rep);
+        }
+        let fit = if i + 1 == n { options.fit } else { quick };
         let (rep, out) = run_stage(r, name, &keys, fit)?;
         reports.push(rep);
         last = Some(out);
+        previous = keys;
     }
     match last {
         Some(out) => Ok((reports, out)),

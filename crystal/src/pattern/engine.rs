@@ -72,6 +72,8 @@ pub struct PeakRecord {
     pub area: f64,
     /// Total area over all wavelength components (counts·degree).
     pub area_all_components: f64,
+    /// Whether the profile widths had to be floored (see [`Evaluator::set_width_floor`]).
+    pub width_floored: bool,
 }
 
 /// The result of one evaluation.
@@ -97,6 +99,42 @@ pub struct Evaluator {
     /// Per phase, per reflection, its equivalent hkls (only for phases with preferred
     /// orientation).
     equivalents: Vec<Option<Vec<Vec<[i32; 3]>>>>,
+    /// Floor unphysical widths instead of failing (see [`Evaluator::set_width_floor`]).
+    width_floor: bool,
+}
+
+/// Gaussian FWHM (degrees) used where the Caglioti H_G² = U tan²θ + V tanθ + W + P/cos²θ is
+/// negative, when width flooring is on (GSAS-II floors its Gaussian variance the same way).
+pub const GAUSSIAN_FWHM_FLOOR_DEG: f64 = 1e-4;
+
+/// The widths at `center` with the Gaussian FWHM floored at [`GAUSSIAN_FWHM_FLOOR_DEG`] where
+/// H_G² is negative and the Lorentzian at 0 where H_L is negative; the floored terms have zero
+/// derivatives (the floor is flat).
+fn floored_widths(
+    profile: &crate::profile::ProfileParams,
+    center_deg: f64,
+) -> Result<crate::profile::Widths> {
+    let theta = 0.5 * center_deg.to_radians();
+    let (t, c) = (theta.tan(), theta.cos());
+    let hg2 = profile.u * t * t + profile.v * t + profile.w + profile.p / (c * c);
+    let hl = profile.x * t + profile.y / c;
+    let floor_g = hg2 < GAUSSIAN_FWHM_FLOOR_DEG * GAUSSIAN_FWHM_FLOOR_DEG;
+    let floor_l = hl < 0.0;
+    let mut p = *profile;
+    if floor_g {
+        (p.u, p.v, p.w, p.p) = (0.0, 0.0, GAUSSIAN_FWHM_FLOOR_DEG * GAUSSIAN_FWHM_FLOOR_DEG, 0.0);
+    }
+    if floor_l {
+        (p.x, p.y) = (0.0, 0.0);
+    }
+    let mut w = p.widths(center_deg)?;
+    if floor_g {
+        (w.dg_du, w.dg_dv, w.dg_dw, w.dg_dp, w.dg_dtth) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    }
+    if floor_l {
+        (w.dl_dx, w.dl_dy, w.dl_dtth) = (0.0, 0.0, 0.0);
+    }
+    Ok(w)
 }
 
 /// Highest 2θ (degrees) whose peaks can reach a grid ending at `max_deg`: the grid end plus a
@@ -159,7 +197,15 @@ impl Evaluator {
             }));
             reflections.push(list);
         }
-        Ok(Evaluator { grid: grid.to_vec(), reflections, equivalents })
+        Ok(Evaluator { grid: grid.to_vec(), reflections, equivalents, width_floor: false })
+    }
+
+    /// With `on`, a negative Caglioti H_G² (or H_L) floors the width (see
+    /// [`GAUSSIAN_FWHM_FLOOR_DEG`]) and marks the reflection's record `width_floored` instead of
+    /// failing. A minimiser's trial steps need this (a rejected step shrinks its trust region
+    /// until it stalls); a final model that still needs the floor is reported by the caller.
+    pub fn set_width_floor(&mut self, on: bool) {
+        self.width_floor = on;
     }
 
     /// The grid (degrees 2θ).
@@ -406,6 +452,7 @@ impl Evaluator {
                 two_theta_deg: f64::NAN,
                 area: 0.0,
                 area_all_components: 0.0,
+                width_floored: false,
             };
             for (ci, c) in components.iter().enumerate() {
                 let lambda = c.wavelength_angstrom;
@@ -421,7 +468,12 @@ impl Evaluator {
                 if !(center > 0.0 && center < 180.0) {
                     continue;
                 }
-                let widths = inst.profile.widths(center)?;
+                let (widths, floored) = match inst.profile.widths(center) {
+                    Ok(w) => (w, false),
+                    Err(_) if self.width_floor => (floored_widths(&inst.profile, center)?, true),
+                    Err(e) => return Err(e),
+                };
+                record.width_floored |= floored;
                 let (lp, dlp) = inst.intensity_factor_with_derivative(bragg)?;
                 let wrel = c.relative_intensity / reference;
                 let base = wrel * m * lp * po; // area = scale·base·F²
@@ -741,6 +793,7 @@ pub fn phase_peaks(
             .collect()
     })];
     let ev = Evaluator {
+        width_floor: false,
         grid: vec![90.0],
         reflections: vec![reflections.reflections.iter().map(|r| r.reflection).collect()],
         equivalents,

@@ -516,7 +516,10 @@ fn curves(f: &Fitted, p: &Prepared) -> Result<Curves> {
         .collect();
     let grid: Vec<f64> = idx.iter().map(|&i| data.two_theta_deg[i]).collect();
     let obs: Vec<f64> = idx.iter().map(|&i| data.intensity[i]).collect();
-    let ev = Evaluator::new(&r.model, &grid)?.evaluate(&r.model, &[], None)?;
+    // The same width policy as the refinement (floored, reported in its warnings).
+    let mut evaluator = Evaluator::new(&r.model, &grid)?;
+    evaluator.set_width_floor(true);
+    let ev = evaluator.evaluate(&r.model, &[], None)?;
     let ticks = r
         .model
         .phases
@@ -622,6 +625,10 @@ pub(crate) fn assemble(args: &RefineArgs, p: &Prepared, f: &Fitted) -> Result<Bu
                 s.dropped.join(", ")
             ));
         }
+    }
+    warnings.extend(last.warnings.iter().cloned());
+    for h in &last.bound_hits {
+        warnings.push(format!("{} is held at its bound {} (no esd)", h.key, h.bound));
     }
     if let Some(keys) = &last.singular {
         warnings.push(format!(
