@@ -22,4 +22,16 @@ pub mod fullprof;
 pub mod gsas;
 pub mod instprm;
 pub mod powder;
-pub use powder::{read_powder, PowderFormat, PowderMetadata, PowderScan, Wavelength};
+pub use powder::{
+    read_powder, read_powder_with_wavelength, PowderFormat, PowderMetadata, PowderScan, Wavelength,
+};
+pub mod brml;
+pub mod chi;
+pub mod pdcif;
+pub mod rigaku;
+pub mod xrdml;
+pub use pdcif::{write_pdcif, PdCifPattern, PdCifStats, PdCifTwoTheta};
+pub mod echem;
+pub mod scantimes;
+pub use echem::{read_echem, CellState, EchemLog, EchemPoint};
+pub use scantimes::{read_scan_times, ScanTimeTable};
