@@ -28,6 +28,25 @@ pub enum Command {
     /// the model's `[refine]` stages); writes result.json, fit.csv, one CIF per phase and
     /// fit.png / fit.svg to OUTDIR.
     Refine(commands::refine::RefineArgs),
+    /// Fit a series of scans (in situ, operando, temperature): the first with the full
+    /// strategy, the others refining per-scan parameters (chained, independent or reverse);
+    /// writes sequential.csv / .json to OUTDIR, resumable (--resume) and shardable (--shard).
+    Sequential(commands::sequential::SequentialArgs),
+    /// Join the output folders of a sharded `bragg sequential` run into one table.
+    Merge(commands::merge::MergeArgs),
+    /// Oxygen vacancies or densification? Predict density, Li:TM and capacity of both
+    /// structural models of an oxygen-deficient oxide at the refined cell and compare them with
+    /// measurements (pycnometry, ICP, cycling).
+    Density(commands::density::DensityArgs),
+    /// Structural hysteresis of an in situ series: a parameter on charge vs discharge
+    /// against x(Li) and voltage (Δa with esd, its maximum, the loop area) and the a(x) loops.
+    Hysteresis(commands::hysteresis::HysteresisArgs),
+    /// Relaxation kinetics at open circuit: exp / KWW / bi-exponential fits of a(t) in a rest
+    /// chosen by AICc, and the Arrhenius energy of τ(T).
+    Relax(commands::relax::RelaxArgs),
+    /// Convert a powder scan between formats: read anything (format by content), write
+    /// .xye / .xy / .csv / .cif (pdCIF) / .fxye (GSAS) by OUT's extension.
+    Convert(commands::convert::ConvertArgs),
 }
 
 /// Parses command-line arguments (program name first) and runs the command.
@@ -55,5 +74,11 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<()> {
     match cli.command {
         Command::Simulate(args) => commands::simulate::run(&args, out),
         Command::Refine(args) => commands::refine::run(&args, out),
+        Command::Sequential(args) => commands::sequential::run(&args, out),
+        Command::Merge(args) => commands::merge::run(&args, out),
+        Command::Density(args) => commands::density::run(&args, out),
+        Command::Hysteresis(args) => commands::hysteresis::run(&args, out),
+        Command::Relax(args) => commands::relax::run(&args, out),
+        Command::Convert(args) => commands::convert::run(&args, out),
     }
 }

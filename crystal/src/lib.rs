@@ -7,6 +7,7 @@
 
 pub mod background;
 pub mod cell;
+pub mod density;
 pub mod element;
 pub mod error;
 pub mod examples;

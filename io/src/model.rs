@@ -105,6 +105,47 @@ pub struct ModelFile {
     /// `bragg simulate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refine: Option<RefineSpec>,
+    /// Series control for `bragg sequential` (see [`SequentialSpec`]); ignored by the other
+    /// commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<SequentialSpec>,
+}
+
+/// The `[sequential]` table: how `bragg sequential` fits a scan series (the `[refine]` table
+/// still controls the fit of the reference scan). Every key is optional; command-line flags
+/// override it.
+///
+/// ```toml
+/// [sequential]
+/// mode = "chained"                 # chained | independent | reverse
+/// per_scan = ["cell", "scale", "profile", "background"]   # groups and/or parameter keys
+/// profile_terms = ["W", "Y"]       # profile terms of the "profile" group
+/// background_terms = 2             # Chebyshev terms of the "background" group (from T0)
+/// fixed_phases = ["Be", "Al"]      # window phases: cell fixed at the reference fit
+/// rwp_factor = 1.5                 # Rwp above factor × the last good scan's is retried
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequentialSpec {
+    /// `chained`, `independent` or `reverse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Parameters refined per scan: groups (`cell`, `scale`, `profile`, `background`,
+    /// `zero`, `displacement`) and/or parameter keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_scan: Vec<String>,
+    /// Profile terms (`U`, `V`, `W`, `P`, `X`, `Y`, `asym`) of the `profile` group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_terms: Option<Vec<String>>,
+    /// Chebyshev background terms (from T0) of the `background` group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_terms: Option<usize>,
+    /// Phases whose cell stays at the reference fit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed_phases: Vec<String>,
+    /// Rwp degradation factor that triggers a retry and then a flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rwp_factor: Option<f64>,
 }
 
 /// The `[refine]` table: how `bragg refine` fits the model (module documentation). Parameter

@@ -1,13 +1,14 @@
 //! One entry point for every powder-scan format: [`read_powder`] looks at the content first
-//! (magic bytes, a GSAS `BANK` line, UXD `_` keywords, XML, a FullProf `start step stop`
-//! header), the extension second, and falls back to 2/3-column text ([`crate::xye`]).
+//! (magic bytes, zip members, an XRDML root, RAS markers, pdCIF tags, a `.chi` header, a GSAS
+//! `BANK` line, UXD `_` keywords, a FullProf `start step stop` header), the extension
+//! second, and falls back to 2/3-column text ([`crate::xye`]).
 //!
 //! Every reader returns a [`PowderScan`]: the points ([`PowderData`]) and what the file says
 //! about the measurement ([`PowderMetadata`]).
 
 use crate::error::{Error, Result};
 use crate::xye::{parse_xye, PowderData};
-use crate::{bruker, fullprof, gsas};
+use crate::{brml, bruker, chi, fullprof, gsas, pdcif, rigaku, xrdml};
 use std::io::Read;
 use std::path::Path;
 
@@ -23,8 +24,21 @@ pub enum PowderFormat {
     FullProf,
     /// Bruker/Siemens DIFFRAC-AT text `.uxd`, see [`crate::bruker`].
     BrukerUxd,
-    /// Bruker/Siemens binary `.raw` (versions 1, 2 and 3 = "RAW1.01"), see [`crate::bruker`].
+    /// Bruker/Siemens binary `.raw` (versions 1, 2, 3 = "RAW1.01" and 4 = "RAW4.00"), see
+    /// [`crate::bruker`].
     BrukerRaw,
+    /// PANalytical `.xrdml` (XML), see [`crate::xrdml`].
+    Xrdml,
+    /// Rigaku `.ras` (text), see [`crate::rigaku`].
+    RigakuRas,
+    /// Rigaku `.rasx` (zip), see [`crate::rigaku`].
+    RigakuRasx,
+    /// Bruker DIFFRAC.SUITE `.brml` (zip of XML), see [`crate::brml`].
+    BrukerBrml,
+    /// Fit2D `.chi` or pyFAI integrated pattern (2θ or Q), see [`crate::chi`].
+    Chi,
+    /// Powder CIF (`_pd_meas_*` / `_pd_proc_*` loops), see [`crate::pdcif`].
+    PdCif,
 }
 
 /// One wavelength component of the incident beam.
@@ -132,6 +146,18 @@ fn detect_by_content(bytes: &[u8], text: &str) -> Option<PowderFormat> {
     if bruker::is_bruker_raw(bytes) {
         return Some(PowderFormat::BrukerRaw);
     }
+    if xrdml::looks_like_xrdml(text) {
+        return Some(PowderFormat::Xrdml);
+    }
+    if rigaku::looks_like_ras(text) {
+        return Some(PowderFormat::RigakuRas);
+    }
+    if pdcif::looks_like_pdcif(text) {
+        return Some(PowderFormat::PdCif);
+    }
+    if chi::looks_like_chi(text) {
+        return Some(PowderFormat::Chi);
+    }
     if gsas::looks_like_gsas(text) {
         return Some(PowderFormat::Gsas);
     }
@@ -146,23 +172,48 @@ fn detect_by_content(bytes: &[u8], text: &str) -> Option<PowderFormat> {
 
 /// Reads a powder scan in any supported format, choosing the reader by content first:
 ///
-/// 1. binary magic numbers: Bruker RAW (`RAW `, `RAW2`, `RAW1.01`);
-/// 2. text: a GSAS `BANK` line; UXD `_FILEVERSION` / `_DRIVE` / `_COUNTS` / `_2THETA...`
-///    keywords; a FullProf `start step stop` header whose point count matches the data;
-/// 3. the extension (`.gsa`, `.gsas`, `.gss`, `.fxye`, `.xra`, `.cwn`, `.raw`, `.uxd`);
+/// 1. binary magic numbers: Bruker RAW (`RAW `, `RAW2`, `RAW1.01`, `RAW4.00`); a zip archive
+///    holding `RawData*.xml` (Bruker `.brml`) or `Data0/Profile0.txt` (Rigaku `.rasx`);
+/// 2. text: XML with an `xrdMeasurements` root (PANalytical XRDML); `*RAS_DATA_START` /
+///    `*RAS_HEADER_START` (Rigaku RAS); a `data_` block with `_pd_meas_*`/`_pd_proc_*` point
+///    tags (pdCIF); a Fit2D `.chi` header or pyFAI comments; a GSAS `BANK` line; UXD
+///    `_FILEVERSION` / `_DRIVE` / `_COUNTS` / `_2THETA...` keywords; a FullProf `start step
+///    stop` header whose point count matches the data;
+/// 3. the extension (`.xrdml`, `.ras`, `.rasx`, `.brml`, `.chi`, `.cif`, `.gsa`, `.gsas`,
+///    `.gss`, `.fxye`, `.xra`, `.cwn`, `.raw`, `.uxd`);
 /// 4. otherwise 2/3-column text ([`parse_xye`]).
 ///
-/// Gzip-compressed files are decompressed first (by content, `.gz` or not). XML files
-/// (e.g. PANalytical XRDML), instrument parameter files and unknown binary files give a
-/// clear error rather than a misreading.
+/// Gzip-compressed files are decompressed first (by content, `.gz` or not). Other XML, other
+/// zip archives, instrument parameter files and unknown binary files give a clear error
+/// rather than a misreading. Integrated patterns on a Q scale need the wavelength: use
+/// [`read_powder_with_wavelength`].
 pub fn read_powder(path: &Path) -> Result<PowderScan> {
+    read_powder_with_wavelength(path, None)
+}
+
+/// [`read_powder`] with a wavelength (Å) for formats whose axis needs one (Fit2D/pyFAI
+/// patterns on a Q scale, converted by 2θ = 2 asin(Qλ/4π)); other formats ignore it.
+pub fn read_powder_with_wavelength(
+    path: &Path,
+    wavelength_angstrom: Option<f64>,
+) -> Result<PowderScan> {
     let bytes = read_bytes(path)?;
-    parse_powder(&bytes, path)
+    parse_powder_with_wavelength(&bytes, path, wavelength_angstrom)
 }
 
 /// [`read_powder`] on bytes already in memory (decompressed); `path` names the file in
 /// messages and its extension is the second criterion.
 pub fn parse_powder(bytes: &[u8], path: &Path) -> Result<PowderScan> {
+    parse_powder_with_wavelength(bytes, path, None)
+}
+
+/// [`parse_powder`] with a wavelength for Q-scale patterns, see
+/// [`read_powder_with_wavelength`].
+pub fn parse_powder_with_wavelength(
+    bytes: &[u8],
+    path: &Path,
+    wavelength_angstrom: Option<f64>,
+) -> Result<PowderScan> {
     let unknown =
         |line: usize, message: String| Error::Data { path: path.to_path_buf(), line, message };
     if is_gzip(bytes) {
@@ -170,52 +221,81 @@ pub fn parse_powder(bytes: &[u8], path: &Path) -> Result<PowderScan> {
         flate2::read::MultiGzDecoder::new(bytes)
             .read_to_end(&mut out)
             .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        return parse_powder(&out, path);
+        return parse_powder_with_wavelength(&out, path, wavelength_angstrom);
     }
-    if bytes.starts_with(b"RAW4") {
+    let ext = extension(path);
+    if brml::is_zip(bytes) {
+        let zip = brml::open_zip(bytes, path)?;
+        let names = brml::zip_names(&zip);
+        if !brml::brml_members(&names).is_empty() {
+            return brml::parse_brml(bytes, path);
+        }
+        if !rigaku::rasx_profiles(&names).is_empty() {
+            return rigaku::parse_rasx(bytes, path);
+        }
         return Err(Error::ParseBinary {
             path: path.to_path_buf(),
             offset: 0,
-            message: "Bruker RAW version 4 (\"RAW4.00\", DIFFRAC.SUITE) is not supported; \
-                      export the scan as .uxd, .xy or RAW v3"
-                .to_string(),
+            message: format!(
+                "a zip archive that is neither a Bruker .brml (Experiment0/RawData0.xml) nor a \
+                 Rigaku .rasx (Data0/Profile0.txt); it holds {} member(s){}",
+                names.len(),
+                names.first().map_or(String::new(), |n| format!(", e.g. {n}"))
+            ),
+        });
+    }
+    if matches!(ext.as_str(), "brml" | "rasx") {
+        return Err(Error::ParseBinary {
+            path: path.to_path_buf(),
+            offset: 0,
+            message: format!(
+                "a .{ext} file must be a zip archive (magic PK\\x03\\x04), this one is not"
+            ),
         });
     }
     let text = decode_text(bytes);
-    let ext = extension(path);
     let format = match detect_by_content(bytes, &text) {
         Some(f) => Some(f),
         None => {
             let head = text.trim_start_matches('\u{feff}').trim_start();
             if head.starts_with('<') {
-                let what =
-                    if text.contains("xrdMeasurement") { "PANalytical XRDML" } else { "XML" };
-                return Err(unknown(
-                    1,
-                    format!("{what} powder files are not supported by read_powder"),
-                ));
-            }
-            if ext == "prm" || ext == "instprm" || ext == "irf" {
+                if ext == "xrdml" {
+                    Some(PowderFormat::Xrdml) // the XRDML reader names what is wrong
+                } else {
+                    return Err(unknown(
+                        1,
+                        "XML that is not a PANalytical XRDML scan (no <xrdMeasurements> root)"
+                            .to_string(),
+                    ));
+                }
+            } else if ext == "prm" || ext == "instprm" || ext == "irf" {
                 return Err(unknown(
                     1,
                     "this is an instrument parameter file, not a powder scan \
                      (read it with bragg_io::gsas::read_gsas_prm or bragg_io::instprm::read_instprm)"
                         .to_string(),
                 ));
-            }
-            if bytes.iter().take(4096).any(|&b| b == 0) {
+            } else if bytes.iter().take(4096).any(|&b| b == 0) {
                 return Err(Error::ParseBinary {
                     path: path.to_path_buf(),
                     offset: 0,
-                    message: "unrecognised binary powder format (not Bruker RAW v1/v2/v3)"
+                    message: "unrecognised binary powder format (not Bruker RAW v1–v4, .brml \
+                              or .rasx)"
                         .to_string(),
                 });
-            }
-            match ext.as_str() {
-                "gsa" | "gsas" | "gss" | "gda" | "fxye" | "xra" | "cwn" => Some(PowderFormat::Gsas),
-                "raw" => Some(PowderFormat::BrukerRaw),
-                "uxd" => Some(PowderFormat::BrukerUxd),
-                _ => None,
+            } else {
+                match ext.as_str() {
+                    "gsa" | "gsas" | "gss" | "gda" | "fxye" | "xra" | "cwn" => {
+                        Some(PowderFormat::Gsas)
+                    }
+                    "raw" => Some(PowderFormat::BrukerRaw),
+                    "uxd" => Some(PowderFormat::BrukerUxd),
+                    "xrdml" => Some(PowderFormat::Xrdml),
+                    "ras" => Some(PowderFormat::RigakuRas),
+                    "chi" => Some(PowderFormat::Chi),
+                    "cif" | "pdcif" => Some(PowderFormat::PdCif),
+                    _ => None,
+                }
             }
         }
     };
@@ -224,6 +304,12 @@ pub fn parse_powder(bytes: &[u8], path: &Path) -> Result<PowderScan> {
         Some(PowderFormat::Gsas) => gsas::parse_gsas(&text, path),
         Some(PowderFormat::BrukerUxd) => bruker::parse_uxd(&text, path),
         Some(PowderFormat::FullProf) => fullprof::parse_fullprof(&text, path),
+        Some(PowderFormat::Xrdml) => xrdml::parse_xrdml(&text, path),
+        Some(PowderFormat::RigakuRas) => rigaku::parse_ras(&text, path),
+        Some(PowderFormat::RigakuRasx) => rigaku::parse_rasx(bytes, path),
+        Some(PowderFormat::BrukerBrml) => brml::parse_brml(bytes, path),
+        Some(PowderFormat::Chi) => chi::parse_chi(&text, path, wavelength_angstrom),
+        Some(PowderFormat::PdCif) => pdcif::parse_pdcif(&text, path),
         Some(PowderFormat::Xye) | None => match parse_xye(&text, path) {
             Ok(data) => Ok(PowderScan { data, meta: PowderMetadata::new(PowderFormat::Xye) }),
             Err(e) => {
@@ -233,8 +319,9 @@ pub fn parse_powder(bytes: &[u8], path: &Path) -> Result<PowderScan> {
                     Err(unknown(
                         1,
                         format!(
-                            "unrecognised powder format: not Bruker RAW, GSAS, UXD or FullProf, \
-                             and not 2/3-column text ({e})"
+                            "unrecognised powder format: not Bruker RAW/UXD/BRML, XRDML, \
+                             Rigaku RAS/RASX, pdCIF, .chi, GSAS or FullProf, and not 2/3-column \
+                             text ({e})"
                         ),
                     ))
                 }

@@ -1,4 +1,5 @@
 //! `bragg-refine`: parameters, constraints, the Levenberg–Marquardt driver and series analysis.
+pub mod analysis;
 pub mod covariance;
 pub mod derived;
 pub mod error;
@@ -16,4 +17,5 @@ pub use observations::Observations;
 pub use params::{Constraint, Parameter};
 pub mod lebail;
 pub mod pawley;
+pub mod sequential;
 pub mod strategy;

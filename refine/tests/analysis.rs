@@ -93,7 +93,7 @@ fn lithium_content_is_exact_for_constant_current() {
     assert!(worst < 1e-3, "x(Li) off by {worst}");
     assert!(worst < 1e-6, "x(Li) should be exact up to the 1 ms step records: {worst}");
     // 10 h at 0.1 mA on 5 mg of 82.554 g/mol removes 3.6 C × 82.554/(96485 × 0.005) = 0.6160 Li.
-    let end_of_charge = scans.iter().filter(|s| s.mid_time_s < 36_000.0).last().unwrap();
+    let end_of_charge = scans.iter().rfind(|s| s.mid_time_s < 36_000.0).unwrap();
     assert!(
         (end_of_charge.x_li - (1.17 - 0.6160 * end_of_charge.mid_time_s / 36_000.0)).abs() < 2e-4
     );

@@ -1,3 +1,9 @@
 //! One module per subcommand.
+pub mod convert;
+pub mod density;
+pub mod hysteresis;
+pub mod merge;
 pub mod refine;
+pub mod relax;
+pub mod sequential;
 pub mod simulate;

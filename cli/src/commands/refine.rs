@@ -655,6 +655,7 @@ fn execute_extraction(r: &mut Refinement, mode: RefineMode, stages: &[Stage]) ->
                     singular: None,
                     bound_hits: Vec::new(),
                     evaluation: r.evaluate()?,
+                    warnings: Vec::new(),
                 },
             };
             if !res.converged && outcome.termination.is_success() {

@@ -18,6 +18,7 @@
 mod decimate;
 mod draw;
 mod heatmap;
+mod insitu;
 mod legend;
 mod output;
 mod rietveld;
@@ -25,6 +26,7 @@ mod series;
 mod style;
 
 pub use heatmap::{ColourScale, HeatmapPlot};
+pub use insitu::{insitu_map, InsituMapPlot};
 pub use rietveld::{PhaseTicks, RietveldPlot, DEFAULT_X_LABEL, DEFAULT_Y_LABEL, MAX_CIRCLES};
 pub use series::{Series, SeriesAxis, SeriesPlot, SeriesStyle};
 

@@ -15,6 +15,7 @@
 //! Wavelengths: `_WL1` (weight 1), `_WL2` (weight `_WLRATIO`); `_SAMPLE` is the comment.
 
 pub mod raw;
+mod raw4;
 
 pub use raw::{parse_bruker_raw, parse_bruker_raw_ranges, read_bruker_raw, read_bruker_raw_ranges};
 

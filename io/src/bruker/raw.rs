@@ -1,5 +1,6 @@
 //! Bruker/Siemens DIFFRAC binary `.raw` scans, versions 1 (`RAW `), 2 (`RAW2`) and
-//! 3 (`RAW1.01`). Little-endian; every field read is bounds-checked and a truncated or
+//! 3 (`RAW1.01`); version 4 (`RAW4.00`, DIFFRAC.SUITE) is read by the `raw4` module and
+//! dispatched from here. Little-endian; every field read is bounds-checked and a truncated or
 //! malformed file gives [`Error::ParseBinary`] naming the byte offset.
 //!
 //! Layouts (byte offsets; from the DIFFRAC^plus XCH V.5.0 user's manual, appendix A, as
@@ -130,9 +131,12 @@ impl Bytes<'_> {
     }
 }
 
-/// Whether `bytes` start with a Bruker RAW v1, v2 or v3 magic number.
+/// Whether `bytes` start with a Bruker RAW v1, v2, v3 or v4 magic number.
 pub(crate) fn is_bruker_raw(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"RAW ") || bytes.starts_with(b"RAW2") || bytes.starts_with(b"RAW1.01")
+    bytes.starts_with(b"RAW ")
+        || bytes.starts_with(b"RAW2")
+        || bytes.starts_with(b"RAW1.01")
+        || bytes.starts_with(b"RAW4.00")
 }
 
 /// Reads the first range of a Bruker RAW file (a note says when there are more).
@@ -163,7 +167,9 @@ pub fn parse_bruker_raw(bytes: &[u8], path: &Path) -> Result<PowderScan> {
 /// or a NaN/negative count.
 pub fn parse_bruker_raw_ranges(bytes: &[u8], path: &Path) -> Result<Vec<PowderScan>> {
     let b = Bytes { b: bytes, path };
-    if bytes.starts_with(b"RAW1.01") {
+    if bytes.starts_with(b"RAW4.00") {
+        super::raw4::parse_raw4(bytes, path)
+    } else if bytes.starts_with(b"RAW1.01") {
         v3(&b)
     } else if bytes.starts_with(b"RAW2") {
         v2(&b)
@@ -174,8 +180,8 @@ pub fn parse_bruker_raw_ranges(bytes: &[u8], path: &Path) -> Result<Vec<PowderSc
         Err(b.err(
             0,
             format!(
-                "not a Bruker RAW file: magic {head:?}, expected \"RAW \" (v1), \"RAW2\" or \
-                 \"RAW1.01\""
+                "not a Bruker RAW file: magic {head:?}, expected \"RAW \" (v1), \"RAW2\", \
+                 \"RAW1.01\" or \"RAW4.00\""
             ),
         ))
     }

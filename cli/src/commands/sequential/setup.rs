@@ -1,0 +1,423 @@
+//! From the command line and the model to the reference scan's unfitted refinement: the
+//! wavelength (command line, else the model, else the GSAS `.prm`, else the scan header), the
+//! phases (model, then CIFs), the instrument (model or preset, then the `.prm`), the fitted
+//! window and exclusions, the `[refine]` bounds, constraints and stages, and first guesses of
+//! background and scales (the same rules as `bragg refine`).
+
+use super::time::parse_timestamp;
+use super::SequentialArgs;
+use crate::commands::refine::{parse_window, DEFAULT_BACKGROUND_TERMS};
+use crate::commands::simulate::InstrumentPreset;
+use anyhow::{anyhow, bail, Context, Result};
+use bragg_crystal::background::ChebyshevBackground;
+use bragg_crystal::instrument::{
+    Polarization, Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO,
+};
+use bragg_crystal::pattern::{Instrument, PatternModel, PhaseContribution};
+use bragg_io::gsas::prm::{read_gsas_prm, GsasPrmBank};
+use bragg_io::model::{parse_model, ConstraintSpec, ModelFile, Preset, RefineMode};
+use bragg_io::{read_cif, read_powder, PowderScan};
+use bragg_refine::key::PhaseItem;
+use bragg_refine::sequential::{LoadedScan, ScanMeta};
+use bragg_refine::{Constraint, Observations, ParamKey, Refinement};
+use std::path::{Path, PathBuf};
+
+/// The model file with its text (to name lines in messages).
+pub struct ModelSource {
+    /// Path.
+    pub path: PathBuf,
+    /// Text.
+    pub text: String,
+    /// Parsed file.
+    pub file: ModelFile,
+}
+
+impl ModelSource {
+    /// Reads and parses a model file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let file = parse_model(&text, path)?;
+        Ok(ModelSource { path: path.to_path_buf(), text, file })
+    }
+
+    /// `path:line: message`, the line being the first that contains `needle`.
+    pub fn error(&self, needle: &str, message: impl std::fmt::Display) -> anyhow::Error {
+        let line =
+            self.text.find(needle).map(|i| self.text[..i].matches('\n').count() + 1).unwrap_or(1);
+        anyhow!("{}:{line}: {message}", self.path.display())
+    }
+}
+
+/// Which points of every scan are fitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Fitted window (degrees 2θ), if restricted.
+    pub window: Option<(f64, f64)>,
+    /// Excluded regions (degrees 2θ).
+    pub exclude: Vec<(f64, f64)>,
+}
+
+impl Selection {
+    /// From `--range`/`--exclude` and the model's `[refine]` range/exclusions (`[range]`).
+    pub fn new(args: &SequentialArgs, src: Option<&ModelSource>) -> Result<Self> {
+        let spec = src.and_then(|s| s.file.refine.clone()).unwrap_or_default();
+        let window = match (&args.range, spec.range, src.and_then(|s| s.file.range)) {
+            (Some(text), _, _) => Some(parse_window(text, "--range")?),
+            (None, Some([lo, hi]), _) if lo.is_finite() && hi.is_finite() && hi > lo => {
+                Some((lo, hi))
+            }
+            (None, Some([lo, hi]), _) => {
+                let src = src.ok_or_else(|| anyhow!("refine.range"))?;
+                return Err(src.error(
+                    "range",
+                    format!("refine.range = [{lo}, {hi}]: STOP must be greater than START"),
+                ));
+            }
+            (None, None, Some(r)) => Some((r.start, r.stop)),
+            (None, None, None) => None,
+        };
+        let mut exclude = Vec::new();
+        for [lo, hi] in &spec.exclude {
+            exclude.push((*lo, *hi));
+        }
+        for text in &args.exclude {
+            exclude.push(parse_window(text, "--exclude")?);
+        }
+        Ok(Selection { window, exclude })
+    }
+}
+
+/// Reads one scan: its fitted points and its time stamp and temperature.
+pub fn load_scan(path: &Path, sel: &Selection) -> Result<(LoadedScan, PowderScan)> {
+    let mut scan = read_powder(path)?;
+    let d = &scan.data;
+    let observations = Observations::new(
+        &d.two_theta_deg,
+        &d.intensity,
+        d.esd.as_deref(),
+        sel.window,
+        &sel.exclude,
+    )
+    .with_context(|| format!("{}: selecting the fitted points", path.display()))?;
+    let meta = ScanMeta {
+        epoch_s: scan.meta.timestamp.as_deref().and_then(parse_timestamp),
+        temperature_k: scan.meta.temperature_k,
+    };
+    // The points are in `observations`; keep only the header.
+    scan.data.two_theta_deg = Vec::new();
+    scan.data.intensity = Vec::new();
+    scan.data.esd = None;
+    Ok((LoadedScan { observations, meta }, scan))
+}
+
+fn radiation_from_args(args: &SequentialArgs) -> Result<Option<Radiation>> {
+    let ratio = args.kalpha2_ratio.unwrap_or(DEFAULT_KALPHA2_RATIO);
+    Ok(match (&args.wavelength, &args.radiation) {
+        (Some(w), _) => Some(Radiation::monochromatic(*w).context("--wavelength")?),
+        (None, Some(name)) => {
+            Some(Radiation::from_name_with_ratio(name, ratio).context("--radiation")?)
+        }
+        (None, None) => None,
+    })
+}
+
+fn radiation_from_waves(waves: &[bragg_io::Wavelength], what: &str) -> Result<Option<Radiation>> {
+    if waves.is_empty() {
+        return Ok(None);
+    }
+    let components = waves
+        .iter()
+        .enumerate()
+        .map(|(k, w)| WavelengthComponent {
+            wavelength_angstrom: w.angstrom,
+            relative_intensity: w.relative_intensity.unwrap_or(if k == 0 {
+                1.0
+            } else {
+                DEFAULT_KALPHA2_RATIO
+            }),
+        })
+        .collect();
+    Radiation::new(components).map(Some).with_context(|| format!("{what}: wavelengths"))
+}
+
+/// The GSAS instrument bank of `--prm` (first bank).
+pub fn read_prm(path: &Path) -> Result<GsasPrmBank> {
+    let prm = read_gsas_prm(path)?;
+    prm.banks.first().cloned().ok_or_else(|| anyhow!("{}: no instrument bank", path.display()))
+}
+
+/// Applies a GSAS bank to the instrument: zero (centidegrees → degrees), polarisation fraction
+/// (IPOLA = 0), and the first profile function's TCH terms converted to bragg's convention:
+/// GSAS gives the Gaussian σ² = GU tan²θ + GV tanθ + GW in centidegree² and the Lorentzian
+/// FWHM γ = LX/cosθ + LY tanθ in centidegrees (Larson & Von Dreele, GSAS manual LAUR 86-748,
+/// CW profile functions 2 and 3), bragg the FWHMs H_G² = U tan²θ + V tanθ + W (deg²) and
+/// H_L = X tanθ + Y/cosθ (deg), so U = 8 ln 2 · GU / 10⁴ (likewise V, W), X = LY/100,
+/// Y = LX/100, asym = S/L + H/L.
+pub fn apply_prm(instrument: &mut Instrument, bank: &GsasPrmBank) {
+    instrument.zero_deg = bank.zero_centideg / 100.0;
+    if bank.ipola == 0 && (0.0..=1.0).contains(&bank.pola) {
+        instrument.polarization = Polarization::Fraction { fraction: bank.pola };
+    }
+    if let Some(p) = bank.profiles.first() {
+        let g = 8.0 * std::f64::consts::LN_2 / 1e4;
+        let get = |n: &str| p.get(n).unwrap_or(0.0);
+        let prof = &mut instrument.profile;
+        prof.u = g * get("GU");
+        prof.v = g * get("GV");
+        prof.w = g * get("GW");
+        prof.x = get("LY") / 100.0;
+        prof.y = get("LX") / 100.0;
+        if let (Some(s), Some(h)) = (p.get("S/L"), p.get("H/L")) {
+            prof.asym = s + h;
+        }
+    }
+}
+
+/// Phases of `--phase [NAME=]FILE.cif`.
+fn cif_phases(specs: &[String]) -> Result<Vec<PhaseContribution>> {
+    let mut phases = Vec::new();
+    for spec in specs {
+        let (name, file) = match spec.split_once('=') {
+            Some((n, f)) if !n.is_empty() && !n.contains(['/', '\\']) => {
+                (Some(n.to_string()), PathBuf::from(f))
+            }
+            _ => (None, PathBuf::from(spec)),
+        };
+        let blocks = read_cif(&file)?;
+        if blocks.is_empty() {
+            bail!("{}: no data block with a structure", file.display());
+        }
+        if name.is_some() && blocks.len() > 1 {
+            bail!(
+                "--phase {spec}: the CIF has {} structures; a name can only be given to one",
+                blocks.len()
+            );
+        }
+        for block in blocks {
+            let mut phase = block.phase;
+            if let Some(n) = &name {
+                phase.name = n.clone();
+            }
+            phases.push(PhaseContribution::new(phase, 1.0));
+        }
+    }
+    Ok(phases)
+}
+
+/// The pattern model for the reference scan.
+pub fn build_model(
+    args: &SequentialArgs,
+    src: Option<&ModelSource>,
+    scan: &PowderScan,
+    prm: Option<&GsasPrmBank>,
+) -> Result<PatternModel> {
+    let from_args = radiation_from_args(args)?;
+    let model_has_wave = src.is_some_and(|s| {
+        s.file.instrument.wavelength.is_some() || s.file.instrument.radiation.is_some()
+    });
+    let chosen = match from_args {
+        Some(r) => Some(r),
+        None if model_has_wave => None,
+        None => match prm.map(|b| radiation_from_waves(&b.wavelengths(), "--prm")).transpose()? {
+            Some(Some(r)) => Some(r),
+            _ => match radiation_from_waves(
+                &scan.meta.wavelengths,
+                &scan.data.source.display().to_string(),
+            )? {
+                Some(r) => Some(r),
+                None => bail!(
+                    "no wavelength: {} does not state one; give --wavelength Å, --radiation CuKa, \
+                     --prm FILE.prm or a model with instrument.wavelength",
+                    scan.data.source.display()
+                ),
+            },
+        },
+    };
+    let preset_of = |r: &Radiation| match args.instrument {
+        Some(InstrumentPreset::Synchrotron) => Preset::Synchrotron,
+        Some(InstrumentPreset::Lab) => Preset::Lab,
+        None if r.components().len() > 1 || args.radiation.is_some() => Preset::Lab,
+        None => Preset::Synchrotron,
+    };
+    let mut model = match src {
+        Some(s) => {
+            let mut file = s.file.clone();
+            if let Some(r) = &chosen {
+                let spec = &mut file.instrument;
+                spec.wavelength = Some(r.primary_wavelength_angstrom());
+                spec.radiation = None;
+                spec.kalpha2_ratio = None;
+                if args.instrument.is_some() || spec.preset.is_none() {
+                    spec.preset = Some(preset_of(r));
+                }
+            }
+            let loaded = file.build(&s.path, &s.text)?;
+            let mut model = loaded.model;
+            if let Some(r) = chosen {
+                model.instrument.radiation = r;
+            }
+            model
+        }
+        None => {
+            // INVARIANT: without a model the wavelength came from the command line, the prm or
+            // the scan, else the match above returned an error.
+            let Some(r) = chosen else { bail!("no wavelength") };
+            let instrument = match preset_of(&r) {
+                Preset::Synchrotron => {
+                    let mut i = Instrument::synchrotron(r.primary_wavelength_angstrom())?;
+                    i.radiation = r;
+                    i
+                }
+                Preset::Lab => Instrument::lab_bragg_brentano(r),
+            };
+            let background = ChebyshevBackground::new(Vec::new(), 0.0, 180.0)?;
+            PatternModel { instrument, phases: Vec::new(), background }
+        }
+    };
+    if let Some(b) = prm {
+        apply_prm(&mut model.instrument, b);
+    }
+    model.instrument.validate().context("instrument")?;
+    model.phases.extend(cif_phases(&args.phases)?);
+    if model.phases.is_empty() {
+        bail!("no phases: give --phase FILE.cif or a --model with [[phase]] entries");
+    }
+    for (i, c) in model.phases.iter().enumerate() {
+        if model.phases[..i].iter().any(|d| d.phase.name == c.phase.name) {
+            bail!("two phases are called '{}': name them with --phase NAME=FILE.cif", c.phase.name);
+        }
+        if c.phase.name.is_empty() || c.phase.name.contains(['.', '/', '\\', ',']) {
+            bail!(
+                "phase name '{}' cannot be used in parameter keys (no '.', ',', '/' or '\\'): \
+                 rename it with --phase NAME=FILE.cif",
+                c.phase.name
+            );
+        }
+    }
+    Ok(model)
+}
+
+fn model_key(r: &Refinement, src: &ModelSource, text: &str) -> Result<ParamKey> {
+    let needle = format!("\"{text}\"");
+    let key: ParamKey = text.parse().map_err(|e| src.error(&needle, e))?;
+    r.target(&key).map_err(|e| src.error(&needle, e))?;
+    Ok(key)
+}
+
+/// Applies the `[refine]` bounds and constraints; returns the manual stages, if any.
+pub fn apply_refine_table(
+    r: &mut Refinement,
+    src: &ModelSource,
+) -> Result<Option<Vec<(String, Vec<ParamKey>)>>> {
+    let Some(spec) = &src.file.refine else { return Ok(None) };
+    if spec.mode.is_some_and(|m| m != RefineMode::Rietveld) {
+        return Err(src.error("mode", "bragg sequential fits Rietveld models only (refine.mode)"));
+    }
+    for (text, [lo, hi]) in &spec.bounds {
+        let key = model_key(r, src, text)?;
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(src.error(
+                &format!("\"{text}\""),
+                format!("bounds of {text}: [{lo}, {hi}] must be finite with lo < hi"),
+            ));
+        }
+        r.parameter_mut(&key)?.bounds = Some((*lo, *hi));
+    }
+    for c in &spec.constraints {
+        let constraint = match c {
+            ConstraintSpec::Linear { terms } => Constraint::Linear {
+                terms: terms
+                    .iter()
+                    .map(|(t, c)| Ok((model_key(r, src, t)?, *c)))
+                    .collect::<Result<_>>()?,
+            },
+            ConstraintSpec::SiteTotal { phase, site } => {
+                Constraint::SiteTotal { phase: phase.clone(), site: site.clone() }
+            }
+            ConstraintSpec::ConserveSpecies { phase, species, sites } => {
+                Constraint::ConserveSpecies {
+                    phase: phase.clone(),
+                    species: species.clone(),
+                    sites: sites.clone(),
+                }
+            }
+        };
+        let terms = constraint.terms(&r.model).map_err(|e| src.error("constraints", e))?;
+        for (key, _) in &terms {
+            r.target(key).map_err(|e| src.error("constraints", format!("constraint: {e}")))?;
+        }
+        r.constraints.push(constraint);
+    }
+    let mut stages = Vec::new();
+    if !spec.params.is_empty() {
+        let keys = spec.params.iter().map(|t| model_key(r, src, t)).collect::<Result<_>>()?;
+        stages.push(("manual".to_string(), keys));
+    }
+    for (i, s) in spec.stages.iter().enumerate() {
+        let keys = s.params.iter().map(|t| model_key(r, src, t)).collect::<Result<_>>()?;
+        stages.push((s.name.clone().unwrap_or_else(|| format!("stage {}", i + 1)), keys));
+    }
+    Ok(if stages.is_empty() { None } else { Some(stages) })
+}
+
+/// First guesses as `bragg refine` makes them: without a model background, T0 at the 10th
+/// percentile of the counts; then the scales times the least-squares factor matching the
+/// phases' sum to the counts above the background.
+pub fn initial_guess(r: &mut Refinement, background_given: bool) -> Result<()> {
+    if !background_given {
+        let mut y = r.observations.y_obs.clone();
+        y.sort_by(f64::total_cmp);
+        let p10 = y[(y.len() - 1) / 10];
+        if p10.is_finite() && p10 > 0.0 {
+            r.set_value(&ParamKey::Background(0), p10)?;
+        }
+    }
+    let ev = r.evaluate()?;
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..ev.total.len() {
+        let c = ev.total[i] - ev.background[i];
+        let w = 1.0 / (r.observations.sigma[i] * r.observations.sigma[i]);
+        num += w * c * (r.observations.y_obs[i] - ev.background[i]);
+        den += w * c * c;
+    }
+    let f = num / den;
+    if f.is_finite() && f > 0.0 {
+        let keys: Vec<ParamKey> = r
+            .parameters
+            .iter()
+            .filter(|p| matches!(p.key, ParamKey::Phase { item: PhaseItem::Scale, .. }))
+            .map(|p| p.key.clone())
+            .collect();
+        for k in keys {
+            let v = r.model.get(r.target(&k)?)?;
+            r.set_value(&k, v * f)?;
+        }
+    }
+    Ok(())
+}
+
+/// The unfitted refinement of the reference scan and the manual stages of the model.
+pub fn template(
+    args: &SequentialArgs,
+    src: Option<&ModelSource>,
+    prm: Option<&GsasPrmBank>,
+    loaded: &LoadedScan,
+    header: &PowderScan,
+) -> Result<(Refinement, Option<Vec<(String, Vec<ParamKey>)>>)> {
+    let mut model = build_model(args, src, header, prm)?;
+    let obs = &loaded.observations;
+    let (first, last) = (obs.two_theta_deg[0], obs.two_theta_deg[obs.len() - 1]);
+    let mut coeffs = model.background.coeffs().to_vec();
+    let background_given = coeffs.iter().any(|c| *c != 0.0);
+    if coeffs.is_empty() {
+        coeffs = vec![0.0; DEFAULT_BACKGROUND_TERMS];
+    }
+    model.background = ChebyshevBackground::new(coeffs, first, last)?;
+    let mut r = Refinement::new(model, obs.clone())?;
+    let stages = match src {
+        Some(s) => apply_refine_table(&mut r, s)?,
+        None => None,
+    };
+    initial_guess(&mut r, background_given)?;
+    Ok((r, stages))
+}
