@@ -9,9 +9,7 @@
 //! integrated), `cycle`, `step` and an absolute `datetime` of each record (its first value
 //! minus the first time dates time zero). Factors convert other units.
 
-use super::text::{
-    detect_delimiter, find_col, num_at, parse_naive_datetime, read_text, split_fields,
-};
+use super::text::{detect_delimiter, find_col, num_at, read_text, split_fields, start_from_record};
 use super::{
     finish, integrate_charge, zero_first_charge, CellState, EchemFormat, EchemLog, EchemPoint, Loc,
 };
@@ -181,16 +179,7 @@ pub fn parse_generic_csv(path: &Path, text: &str, m: &ColumnMapping) -> Result<E
         if start.is_none() {
             if let Some(c) = dt {
                 let s = f.get(c).map_or("", String::as_str);
-                let d = parse_naive_datetime(s).ok_or_else(|| Error::Parse {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("column '{}': cannot read date-time '{s}'", name(c)),
-                })?;
-                if time_s.is_finite() {
-                    start = d.checked_sub_signed(chrono::TimeDelta::microseconds(
-                        (time_s * 1e6).round() as i64,
-                    ));
-                }
+                start = start_from_record(s, time_s, path, line, &name(c))?;
             }
         }
         rows.push((

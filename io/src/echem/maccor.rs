@@ -12,7 +12,9 @@
 //! signed current (the `Amp-hr` column is an unsigned per-step counter). Time zero is dated by
 //! the first `DPt Time` minus its test time, else by `Date of Test:`.
 
-use super::text::{find_col, num_at, parse_naive_datetime, read_text, split_fields};
+use super::text::{
+    find_col, num_at, parse_naive_datetime, read_text, split_fields, start_from_record,
+};
 use super::{finish, integrate_charge, CellState, EchemFormat, EchemLog, EchemPoint, Loc};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -112,16 +114,7 @@ pub fn parse_maccor(path: &Path, text: &str) -> Result<EchemLog> {
         if start.is_none() {
             if let Some(c) = dpt {
                 let s = f.get(c).map_or("", String::as_str);
-                let d = parse_naive_datetime(s).ok_or_else(|| Error::Parse {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("column '{}': cannot read date-time '{s}'", name(c)),
-                })?;
-                if time_s.is_finite() {
-                    start = d.checked_sub_signed(chrono::TimeDelta::microseconds(
-                        (time_s * 1e6).round() as i64,
-                    ));
-                }
+                start = start_from_record(s, time_s, path, line, &name(c))?;
             }
         }
         rows.push((

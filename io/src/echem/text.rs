@@ -157,3 +157,24 @@ pub(crate) fn parse_zoned_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
     .iter()
     .find_map(|f| DateTime::parse_from_str(&fixed, f).ok())
 }
+
+/// The log's start: the date-time in `field` (column `column`, 1-based `line` of `path`) minus
+/// the relative time `time_s` of that record; `None` when `time_s` is not finite.
+pub(crate) fn start_from_record(
+    field: &str,
+    time_s: f64,
+    path: &Path,
+    line: usize,
+    column: &str,
+) -> Result<Option<NaiveDateTime>> {
+    let d = parse_naive_datetime(field).ok_or_else(|| Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        message: format!("column '{column}': cannot read date-time '{field}'"),
+    })?;
+    Ok(if time_s.is_finite() {
+        d.checked_sub_signed(chrono::TimeDelta::microseconds((time_s * 1e6).round() as i64))
+    } else {
+        None
+    })
+}
