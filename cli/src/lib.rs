@@ -47,6 +47,11 @@ pub enum Command {
     /// Convert a powder scan between formats: read anything (format by content), write
     /// .xye / .xy / .csv / .cif (pdCIF) / .fxye (GSAS) by OUT's extension.
     Convert(commands::convert::ConvertArgs),
+    /// The whole in situ pipeline on an embedded simulated experiment (the seed's LTNO rock
+    /// salt in a Be-window cell: charge, rest, discharge, cycler log): sequential fit, Li
+    /// content, hysteresis, relaxation, tables and figures in DIR, and a report of refined vs
+    /// true values.
+    Demo(commands::demo::DemoArgs),
 }
 
 /// Parses command-line arguments (program name first) and runs the command.
@@ -80,5 +85,6 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<()> {
         Command::Hysteresis(args) => commands::hysteresis::run(&args, out),
         Command::Relax(args) => commands::relax::run(&args, out),
         Command::Convert(args) => commands::convert::run(&args, out),
+        Command::Demo(args) => commands::demo::run(&args, out),
     }
 }

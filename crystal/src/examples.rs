@@ -45,6 +45,15 @@ pub fn aluminium() -> Result<Phase> {
     Phase::new("Al", Cell::cubic(4.0495)?, group, vec![al])
 }
 
+/// Beryllium (the X-ray window of an in situ cell): P6_3/mmc, a = 2.2858 Å, c = 3.5843 Å
+/// (room temperature; ICDD PDF 00-006-0690, Swanson & Tatge, NBS Circular 539 (1953)), Be on
+/// 2c (1/3, 2/3, 1/4), B_iso = 0.5 Å².
+pub fn beryllium() -> Result<Phase> {
+    let group = SpaceGroup::from_symbol("P6_3/mmc")?;
+    let be = Site::at_wyckoff("Be1", &group, 'c', [0.0; 3], occupants(&[("Be", 1.0)])?, 0.5)?;
+    Phase::new("Be", Cell::hexagonal(2.2858, 3.5843)?, group, vec![be])
+}
+
 /// The synchrotron reference: LTNO (a = 4.14 Å, B = 0.5 Å²) at λ = 0.458 Å with the
 /// synchrotron instrument defaults, phase scale 0.01 and a six-term Chebyshev background over
 /// 2–40° (`fixtures/models/ltno-11bm.toml`).
@@ -70,4 +79,45 @@ pub fn ltno_al_lab_model() -> Result<PatternModel> {
         ],
         background: ChebyshevBackground::new(vec![150.0, -30.0, 10.0, -3.0], 15.0, 80.0)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reflection::generate;
+    use crate::scattering::Probe;
+    use crate::StructureFactors;
+
+    #[test]
+    fn beryllium_is_hcp_with_the_2c_absences() {
+        let be = beryllium().unwrap();
+        // Wyckoff 2c of P6_3/mmc is (1/3, 2/3, 1/4) (ITA Vol. A, space group 194).
+        let p = be.sites[0].position;
+        for (x, want) in p.iter().zip([1.0 / 3.0, 2.0 / 3.0, 0.25]) {
+            assert!((x - want).abs() < 1e-12, "{p:?}");
+        }
+        let refl = generate(&be.cell, &be.space_group, 1.0).unwrap();
+        // d(100) = a√3/2, d(002) = c/2 (hexagonal metric, ITA Vol. B §1.1).
+        let d = |hkl: [i32; 3]| refl.iter().find(|r| r.hkl == hkl).map(|r| r.d);
+        let d100 = d([1, 0, 0]).or(d([0, 1, 0])).unwrap();
+        assert!((d100 - 2.2858 * 3f64.sqrt() / 2.0).abs() < 1e-9);
+        let sf = StructureFactors::new(&be, Probe::Xray { anomalous_wavelength_angstrom: None })
+            .unwrap();
+        // hcp on 2c: F(00l) = f·(e^{iπl/2} + e^{i3πl/2}) vanishes for odd l and is −2f for
+        // l = 2: |F(001)|² = 0 and |F(002)|² = 4f².
+        let s001 = 0.5 / 3.5843;
+        assert!(sf.f([0, 0, 1], s001).norm() < 1e-9);
+        let s002 = 1.0 / 3.5843;
+        let f002 = sf.f([0, 0, 2], s002).norm();
+        let f1 = {
+            let mut one = be.clone();
+            one.space_group = SpaceGroup::from_symbol("P1").unwrap();
+            one.sites[0].position = [0.0; 3];
+            StructureFactors::new(&one, Probe::Xray { anomalous_wavelength_angstrom: None })
+                .unwrap()
+                .f([0, 0, 2], s002)
+                .norm()
+        };
+        assert!((f002 - 2.0 * f1).abs() < 1e-9 * f1, "{f002} vs 2·{f1}");
+    }
 }

@@ -28,6 +28,15 @@ fn bench(c: &mut Criterion) {
     let mut r = Refinement::new(start.clone(), obs.clone()).unwrap();
     let (stages, out) = run_default(&mut r, &options).unwrap();
     let evals: usize = stages.iter().map(|s| s.evaluations).sum();
+    for s in &stages {
+        eprintln!(
+            "  {:50} {:?} evals {} Rwp {:.3} %",
+            s.name,
+            s.termination,
+            s.evaluations,
+            100.0 * s.rwp
+        );
+    }
     let a = r.parameters.iter().find(|p| p.key.to_string() == "LTNO.cell.a").unwrap();
     eprintln!(
         "default strategy: {} stages, {evals} LM evaluations, {} refined at the end, a = {} ± {:?}, Rwp {:.3} %",

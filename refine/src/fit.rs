@@ -136,6 +136,9 @@ impl Refinement {
     /// are reported in [`FitOutcome::warnings`].
     pub fn new(model: PatternModel, observations: Observations) -> Result<Self> {
         let mut evaluator = Evaluator::new(&model, &observations.two_theta_deg)?;
+        // The starting model must be physical everywhere (a negative width² there is the
+        // user's error, named); the floor is for the minimiser's excursions only.
+        evaluator.evaluate(&model, &[], None)?;
         evaluator.set_width_floor(true);
         let mut r = Refinement {
             model,
@@ -332,10 +335,10 @@ impl Refinement {
             u: reduction
                 .independent
                 .iter()
-                .map(|&i| BoundMap::new(bounds[i]).inverse(p0[i]))
+                .map(|&i| BoundMap::new(bounds[i], p0[i]).inverse(p0[i]))
                 .collect::<Vec<_>>()
                 .into(),
-            maps: reduction.independent.iter().map(|&i| BoundMap::new(bounds[i])).collect(),
+            maps: reduction.independent.iter().map(|&i| BoundMap::new(bounds[i], p0[i])).collect(),
             bounds: &bounds,
             y_obs: &self.observations.y_obs,
             sqrt_w: &sqrt_w,
@@ -398,8 +401,19 @@ impl Refinement {
             let alone = reduction.t.column(j).iter().filter(|x| **x != 0.0).count() == 1;
             if let (Some((lo, hi)), true) = (bounds[i], alone) {
                 let v = final_model.get(targets[i])?;
-                let span =
-                    if lo.is_finite() && hi.is_finite() { hi - lo } else { v.abs().max(1.0) };
+                // Tolerance relative to the bound map's scale (see `BoundMap::new`): the range
+                // for two-sided bounds, |p₀ − bound| for one-sided ones.
+                let span = if lo.is_finite() && hi.is_finite() {
+                    hi - lo
+                } else {
+                    let b = if lo.is_finite() { lo } else { hi };
+                    let d = (p0[i] - b).abs();
+                    if d > 0.0 && d.is_finite() {
+                        d
+                    } else {
+                        1.0
+                    }
+                };
                 for b in [lo, hi] {
                     if b.is_finite()
                         && (v - b).abs() <= 1e-6 * span
@@ -414,7 +428,7 @@ impl Refinement {
         }
         let evaluation = lm_evaluator.evaluate(&final_model, &[], None)?;
         let chi2_end = chi2(&self.observations.y_obs, &evaluation.total, &sqrt_w);
-        if !chi2_end.is_finite() || chi2_end > chi2_start * (1.0 + 1e-9) {
+        if !chi2_end.is_finite() || chi2_end > chi2_start * (1.0 + 1e-4) {
             self.model = start_model;
             let ev = self.evaluate()?;
             let statistics = self.statistics(&ev, n_free)?;
@@ -527,19 +541,33 @@ fn chi2(y: &[f64], yc: &[f64], sqrt_w: &[f64]) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum BoundMap {
     Free,
-    Lower(f64),
-    Upper(f64),
+    /// Lower bound and the length scale s of the map.
+    Lower(f64, f64),
+    /// Upper bound and the length scale s of the map.
+    Upper(f64, f64),
     Both(f64, f64),
 }
 
 impl BoundMap {
-    fn new(bounds: Option<(f64, f64)>) -> Self {
+    /// The map for bounds `bounds` around a start value `p0`. One-sided maps are scaled by
+    /// s = |p0 − bound| (1 when the start is on the bound), p = lo + s(√(v² + 1) − 1), so that
+    /// v is of order one whatever the magnitude of p (a phase scale of 10⁻⁷ and a B_iso of 1 Å²
+    /// alike); an unscaled map makes p ∝ v² for small p and the steps overshoot.
+    fn new(bounds: Option<(f64, f64)>, p0: f64) -> Self {
+        let scale = |b: f64| {
+            let d = (p0 - b).abs();
+            if d > 0.0 && d.is_finite() {
+                d
+            } else {
+                1.0
+            }
+        };
         match bounds {
             None => BoundMap::Free,
             Some((lo, hi)) => match (lo.is_finite(), hi.is_finite()) {
                 (true, true) => BoundMap::Both(lo, hi),
-                (true, false) => BoundMap::Lower(lo),
-                (false, true) => BoundMap::Upper(hi),
+                (true, false) => BoundMap::Lower(lo, scale(lo)),
+                (false, true) => BoundMap::Upper(hi, scale(hi)),
                 (false, false) => BoundMap::Free,
             },
         }
@@ -549,13 +577,13 @@ impl BoundMap {
     fn forward(self, v: f64) -> (f64, f64) {
         match self {
             BoundMap::Free => (v, 1.0),
-            BoundMap::Lower(lo) => {
+            BoundMap::Lower(lo, s) => {
                 let r = (v * v + 1.0).sqrt();
-                (lo - 1.0 + r, v / r)
+                (lo + s * (r - 1.0), s * v / r)
             }
-            BoundMap::Upper(hi) => {
+            BoundMap::Upper(hi, s) => {
                 let r = (v * v + 1.0).sqrt();
-                (hi + 1.0 - r, -v / r)
+                (hi - s * (r - 1.0), -s * v / r)
             }
             BoundMap::Both(lo, hi) => {
                 (lo + 0.5 * (hi - lo) * (v.sin() + 1.0), 0.5 * (hi - lo) * v.cos())
@@ -563,18 +591,18 @@ impl BoundMap {
         }
     }
 
-    /// v(p) for p inside the bounds, first moved 10⁻⁴ of the range (or 10⁻⁶ absolute for a
-    /// one-sided bound) inside so that dp/dv ≠ 0 at the start (a variable started exactly on
-    /// a bound could never leave it).
+    /// v(p) for p inside the bounds, first moved 10⁻⁴ of the range (or 10⁻⁶ of the map scale
+    /// for a one-sided bound) inside so that dp/dv ≠ 0 at the start (a variable started exactly
+    /// on a bound could never leave it).
     fn inverse(self, p: f64) -> f64 {
         match self {
             BoundMap::Free => p,
-            BoundMap::Lower(lo) => {
-                let q = p.max(lo + 1e-6) - lo + 1.0;
+            BoundMap::Lower(lo, s) => {
+                let q = (p.max(lo + 1e-6 * s) - lo) / s + 1.0;
                 (q * q - 1.0).max(0.0).sqrt()
             }
-            BoundMap::Upper(hi) => {
-                let q = hi - p.min(hi - 1e-6) + 1.0;
+            BoundMap::Upper(hi, s) => {
+                let q = (hi - p.min(hi - 1e-6 * s)) / s + 1.0;
                 -(q * q - 1.0).max(0.0).sqrt()
             }
             BoundMap::Both(lo, hi) => {

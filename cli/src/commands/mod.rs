@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod convert;
+pub mod demo;
 pub mod density;
 pub mod hysteresis;
 pub mod merge;

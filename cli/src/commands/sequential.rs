@@ -333,9 +333,11 @@ pub fn run(args: &SequentialArgs, out: &mut dyn Write) -> Result<()> {
     }
     if let Some(h) = &logged.header {
         log::check_header(h, &run_header, &log_path)?;
+        let files: Vec<String> = entries.iter().map(|e| e.file.clone()).collect();
+        log::check_files(&logged, &files, &log_path)?;
     }
     let writer = LogWriter::open(&log_path, logged.complete_len, !args.resume)?;
-    if logged.header.is_none() {
+    if logged.header.as_ref().is_none_or(|h| h.n_scans != run_header.n_scans) {
         writer.append(&LogLine::Run(run_header.clone()))?;
     }
     let resume = logged.resume();

@@ -114,7 +114,7 @@ pub fn parse_maccor(path: &Path, text: &str) -> Result<EchemLog> {
         if start.is_none() {
             if let Some(c) = dpt {
                 let s = f.get(c).map_or("", String::as_str);
-                start = start_from_record(s, time_s, path, line, &name(c))?;
+                start = start_from_record(s, time_s, path, line, name(c))?;
             }
         }
         rows.push((

@@ -205,7 +205,7 @@ pub enum Flag {
         /// The Rwp compared with (fraction).
         reference: f64,
     },
-    /// A parameter ended at one of its bounds.
+    /// A parameter ended at one of its bounds (or, for a scale, at or below zero).
     AtBound {
         /// Its key.
         key: String,
@@ -705,6 +705,16 @@ fn assess(
     }
     for h in out.bound_hits.iter().filter(|h| keys.contains(&h.key)) {
         flags.push(Flag::AtBound { key: h.key.to_string() });
+    }
+    // A scale at or below zero is at its physical bound even where no bound was set (the
+    // phase has vanished from the scan or the fit has gone astray).
+    for p in a.refinement.parameters.iter().filter(|p| {
+        keys.contains(&p.key)
+            && matches!(p.key, ParamKey::Phase { item: PhaseItem::Scale, .. })
+            && p.value <= 0.0
+            && !out.bound_hits.iter().any(|h| h.key == p.key)
+    }) {
+        flags.push(Flag::AtBound { key: p.key.to_string() });
     }
     let dropped: Vec<String> = a
         .dropped

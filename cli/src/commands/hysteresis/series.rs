@@ -189,7 +189,10 @@ pub fn load_series(
             if params.is_empty() { "none".to_string() } else { params.join(", ") }
         );
     };
-    let ec = csv.col(&format!("{key}_esd"));
+    // Within one series the scan-to-scan esd (`_esd_stat` of `bragg sequential`, without the
+    // common error the shared parameters pass on to every scan) is the right weight for
+    // differences and fits of a(t); the total `_esd` otherwise.
+    let ec = csv.col(&format!("{key}_esd_stat")).or_else(|| csv.col(&format!("{key}_esd")));
     let Some(tc) = csv.col("time_s") else {
         bail!("{}: no time_s column", path.display());
     };

@@ -157,8 +157,16 @@ impl LogWriter {
 }
 
 /// Checks that a resumed run has the settings of the logged one.
+///
+/// The series may have grown (a run on the first scans resumed on the whole folder): the
+/// number of scans is not compared, the files of the logged scans are (see
+/// [`check_files`]).
 pub fn check_header(logged: &RunHeader, now: &RunHeader, path: &Path) -> Result<()> {
-    if logged != now {
+    let same = logged.mode == now.mode
+        && logged.shard == now.shard
+        && logged.per_scan_keys == now.per_scan_keys
+        && logged.phases == now.phases;
+    if !same {
         bail!(
             "{}: the logged run used mode {}, shard {:?}, {} scans, per-scan {}; this run asks for \
              mode {}, shard {:?}, {} scans, per-scan {} — resume with the same settings or use \
@@ -173,6 +181,24 @@ pub fn check_header(logged: &RunHeader, now: &RunHeader, path: &Path) -> Result<
             now.n_scans,
             now.per_scan_keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
         );
+    }
+    Ok(())
+}
+
+/// Checks that every logged scan number still names the same file.
+pub fn check_files(content: &LogContent, files: &[String], path: &Path) -> Result<()> {
+    for row in content.rows.iter().chain(content.reference.iter()) {
+        match files.get(row.scan.wrapping_sub(1)) {
+            Some(f) if *f == row.file => {}
+            other => bail!(
+                "{}: scan {} of the logged run is {}, now {}: the series changed order; use \
+                 another output folder",
+                path.display(),
+                row.scan,
+                row.file,
+                other.map_or("absent", |f| f.as_str())
+            ),
+        }
     }
     Ok(())
 }

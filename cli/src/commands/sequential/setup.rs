@@ -304,11 +304,11 @@ fn model_key(r: &Refinement, src: &ModelSource, text: &str) -> Result<ParamKey> 
     Ok(key)
 }
 
+/// Manual stages: (name, keys refined).
+pub type Stages = Vec<(String, Vec<ParamKey>)>;
+
 /// Applies the `[refine]` bounds and constraints; returns the manual stages, if any.
-pub fn apply_refine_table(
-    r: &mut Refinement,
-    src: &ModelSource,
-) -> Result<Option<Vec<(String, Vec<ParamKey>)>>> {
+pub fn apply_refine_table(r: &mut Refinement, src: &ModelSource) -> Result<Option<Stages>> {
     let Some(spec) = &src.file.refine else { return Ok(None) };
     if spec.mode.is_some_and(|m| m != RefineMode::Rietveld) {
         return Err(src.error("mode", "bragg sequential fits Rietveld models only (refine.mode)"));
@@ -403,7 +403,7 @@ pub fn template(
     prm: Option<&GsasPrmBank>,
     loaded: &LoadedScan,
     header: &PowderScan,
-) -> Result<(Refinement, Option<Vec<(String, Vec<ParamKey>)>>)> {
+) -> Result<(Refinement, Option<Stages>)> {
     let mut model = build_model(args, src, header, prm)?;
     let obs = &loaded.observations;
     let (first, last) = (obs.two_theta_deg[0], obs.two_theta_deg[obs.len() - 1]);
