@@ -278,3 +278,130 @@ fn cucr2o4_temperature_series_in_both_modes() {
         assert!((x.1 - y.1).abs() < 1e-5, "{x:?} vs {y:?}");
     }
 }
+
+/// The cycler log and scan-time table of the echem test: a constant-current charge at
+/// +I from 0 to 5000 s then a discharge at −I to 10000 s (records every 100 s, the step at
+/// 5000 s written twice); scan 1 is exposed before the log starts, scan k ≥ 2 from
+/// 1000(k − 2) + 200 s for 300 s.
+const I_MA: f64 = 0.5;
+const MASS_MG: f64 = 5.0;
+const MOLAR: f64 = 90.0;
+const X0: f64 = 1.0;
+
+fn window(scan: usize) -> (f64, f64) {
+    if scan == 1 {
+        (-400.0, -100.0)
+    } else {
+        let s = 1000.0 * (scan - 2) as f64 + 200.0;
+        (s, s + 300.0)
+    }
+}
+
+/// Faraday's law by hand (Δx = Q·M/(F·m), F = 96485.33212 C/mol, CODATA 2018): x at time t
+/// of the log above; x is linear in t within a segment, so its mean over a window inside one
+/// segment is its value at the mid time.
+fn x_faraday(t: f64) -> f64 {
+    let q = if t <= 5000.0 { I_MA * 1e-3 * t } else { I_MA * 1e-3 * (10000.0 - t) };
+    X0 - q * MOLAR / (96_485.332_12 * MASS_MG * 1e-3)
+}
+
+#[test]
+fn cycler_log_gives_faraday_x_segments_and_hysteresis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scans = tmp.path().join("scans");
+    std::fs::create_dir(&scans).unwrap();
+    write_series(&scans, None);
+    let log = tmp.path().join("cycler.csv");
+    let mut text = String::from("time_s,voltage_v,current_ma\n");
+    for k in 0..=50 {
+        let t = 100.0 * k as f64;
+        text.push_str(&format!("{t},{},{I_MA}\n", 3.5 + 1e-4 * t));
+    }
+    for k in 50..=100 {
+        let t = 100.0 * k as f64;
+        text.push_str(&format!("{t},{},{}\n", 4.0 - 1e-4 * (t - 5000.0), -I_MA));
+    }
+    std::fs::write(&log, text).unwrap();
+    let times = tmp.path().join("times.csv");
+    let mut text = String::from("scan,start_s,end_s\n");
+    for s in 1..=N {
+        let (a, b) = window(s);
+        text.push_str(&format!("{s},{a},{b}\n"));
+    }
+    std::fs::write(&times, &text).unwrap();
+    let dir = scans.to_str().unwrap().to_string();
+    let (log_s, times_s) = (log.to_str().unwrap(), times.to_str().unwrap());
+    let mass = MASS_MG.to_string();
+    let molar = MOLAR.to_string();
+    let x0 = X0.to_string();
+    let cell = ["--active-mass", &mass, "--molar-mass", &molar, "--x0", &x0];
+    let mut extra = vec!["--echem", log_s, "--scan-times", times_s];
+    extra.extend(cell);
+
+    // Clear errors before any fit.
+    let out_err = tmp.path().join("err");
+    let e =
+        sequential(std::slice::from_ref(&dir), &out_err, &["--echem", log_s, "--active-mass", "5"])
+            .unwrap_err();
+    assert!(e.to_string().contains("--formula or --molar-mass"), "{e:#}");
+    let e = sequential(
+        std::slice::from_ref(&dir),
+        &out_err,
+        &["--echem", log_s, "--active-mass", "0", "--molar-mass", "90"],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("must be positive"), "{e:#}");
+    let missing = tmp.path().join("missing.csv");
+    let e =
+        sequential(std::slice::from_ref(&dir), &out_err, &["--echem", missing.to_str().unwrap()])
+            .unwrap_err();
+    assert!(format!("{e:#}").contains("cannot read the cycler log"), "{e:#}");
+    let short = tmp.path().join("short.csv");
+    std::fs::write(&short, text.lines().take(N).collect::<Vec<_>>().join("\n")).unwrap();
+    let e = sequential(
+        std::slice::from_ref(&dir),
+        &out_err,
+        &["--echem", log_s, "--scan-times", short.to_str().unwrap()],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("is not in the scan-time table"), "{e:#}");
+
+    let out = tmp.path().join("out");
+    let report = sequential(std::slice::from_ref(&dir), &out, &extra).unwrap();
+    eprintln!("{report}");
+    assert!(report.contains("9 scans aligned"), "{report}");
+    assert!(report.contains("note: scan 1 "), "the scan before the log is noted: {report}");
+    let (h, rows) = read_csv(&out.join("sequential.csv"));
+    let c = |n: &str| col(&h, n);
+    for (i, r) in rows.iter().enumerate() {
+        let scan = i + 1;
+        let (a, b) = window(scan);
+        let mid = 0.5 * (a + b);
+        assert!((r[c("time_s")].parse::<f64>().unwrap() - mid).abs() < 1e-9, "{r:?}");
+        if scan == 1 {
+            for k in ["x_li", "voltage_v", "segment", "cycle"] {
+                assert!(r[c(k)].is_empty(), "scan 1 before the log: {k} = {}", r[c(k)]);
+            }
+            continue;
+        }
+        let x: f64 = r[c("x_li")].parse().unwrap();
+        assert!((x - x_faraday(mid)).abs() < 1e-3, "scan {scan}: x {x} vs {}", x_faraday(mid));
+        let expect = if mid < 5000.0 { "charge" } else { "discharge" };
+        assert_eq!(r[c("segment")], expect, "scan {scan}");
+        assert_eq!(r[c("cycle")], "1", "scan {scan}");
+        let v: f64 = r[c("voltage_v")].parse().unwrap();
+        let v_true = if mid < 5000.0 { 3.5 + 1e-4 * mid } else { 4.0 - 1e-4 * (mid - 5000.0) };
+        assert!((v - v_true).abs() < 1e-9, "scan {scan}: V {v} vs {v_true}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sequential.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["table"]["rows"][1]["echem"]["segment"], "charge");
+    for f in ["hysteresis.csv", "hysteresis.json"] {
+        assert!(out.join(f).exists(), "{f} written: {report}");
+    }
+    let hyst: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("hysteresis.json")).unwrap())
+            .unwrap();
+    assert_eq!(hyst["x_li"]["cycles"].as_array().unwrap().len(), 1, "{hyst}");
+}

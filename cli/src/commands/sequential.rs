@@ -10,7 +10,14 @@
 //! `--resume` without refitting finished scans; the CSV and JSON are written atomically from
 //! the log at the end (also after a failure). `--shard K/N` fits every N-th scan from the
 //! K-th, and `bragg merge` joins the shards' folders.
+//!
+//! With a cycler log (`--echem`), each scan's exposure window (from `--scan-times` or the
+//! header time stamps) gives `time_s` (the mid time on the log's clock), `voltage_v`,
+//! `segment` (charge, discharge or rest), `cycle` and, with the cell (`--active-mass` and
+//! `--formula` or `--molar-mass`, `--x0`), `x_li` averaged over the exposure (see
+//! [`echem`]); the hysteresis analysis of `bragg hysteresis` then runs into OUTDIR.
 
+pub mod echem;
 mod files;
 pub mod log;
 mod setup;
@@ -18,6 +25,7 @@ pub mod time;
 
 pub use time::parse_timestamp;
 
+use crate::commands::hysteresis::hysteresis_for_table;
 use crate::commands::simulate::InstrumentPreset;
 use anyhow::{anyhow, bail, Result};
 use bragg_crystal::pattern::ProfileTerm;
@@ -128,6 +136,9 @@ pub struct SequentialArgs {
     /// No progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Cycler log, scan times and cell (x(Li) by coulomb counting).
+    #[command(flatten)]
+    pub echem: Box<echem::EchemOptions>,
 }
 
 /// `sequential.json`: the run's settings and the table.
@@ -292,6 +303,14 @@ pub fn run(args: &SequentialArgs, out: &mut dyn Write) -> Result<()> {
         .map(|(i, p)| ScanEntry { scan: i + 1, file: p.display().to_string() })
         .collect();
     let the_plan = plan(&entries, mode, shard)?;
+    let echem_setup = echem::EchemSetup::new(&args.echem)?;
+    let table_windows = match &echem_setup {
+        Some(e) => {
+            let files: Vec<String> = entries.iter().map(|e| e.file.clone()).collect();
+            e.table_windows(&files)?
+        }
+        None => None,
+    };
     let sel = setup::Selection::new(args, src.as_ref())?;
     let prm = args.prm.as_deref().map(setup::read_prm).transpose()?;
     let reference_path = &paths[the_plan.reference.scan - 1];
@@ -380,8 +399,12 @@ pub fn run(args: &SequentialArgs, out: &mut dyn Write) -> Result<()> {
     pb.finish_and_clear();
     // The tables from the log, also after a failure (they hold every finished scan).
     let content = LogContent::read(&log_path)?;
+    let mut echem_notes = Vec::new();
     let written = match content.table() {
-        Some(table) => {
+        Some(mut table) => {
+            if let Some(e) = &echem_setup {
+                echem_notes = e.fill(&mut table.rows, table_windows.as_deref())?;
+            }
             let json = SequentialJson {
                 run: run_header.clone(),
                 columns: table.columns(),
@@ -398,6 +421,18 @@ pub fn run(args: &SequentialArgs, out: &mut dyn Write) -> Result<()> {
         None => None,
     };
     let summary = result?;
+    let hysteresis = match (&echem_setup, &written) {
+        (Some(e), Some(_)) => Some(
+            hysteresis_for_table(
+                &args.outdir.join("sequential.csv"),
+                None,
+                Some(&e.trace),
+                &args.outdir,
+            )
+            .map_err(|err| format!("{err:#}")),
+        ),
+        _ => None,
+    };
     let seconds = clock.elapsed().as_secs_f64();
     writeln!(
         out,
@@ -441,6 +476,28 @@ pub fn run(args: &SequentialArgs, out: &mut dyn Write) -> Result<()> {
         for p in paths {
             writeln!(out, "wrote {}", p.display())?;
         }
+    }
+    if let Some(e) = &echem_setup {
+        let with = written.as_ref().map_or(0, |(_, j)| {
+            j.table.rows.iter().filter(|r| r.echem.voltage_v.is_some()).count()
+        });
+        writeln!(
+            out,
+            "cycler log {}: {} scans aligned{}",
+            e.source().display(),
+            with,
+            if e.cell.is_some() { " (x(Li) by coulomb counting)" } else { "" }
+        )?;
+        for n in &echem_notes {
+            writeln!(out, "note: {n}")?;
+        }
+    }
+    match hysteresis {
+        Some(Ok((_, text))) => {
+            out.write_all(text.as_bytes())?;
+        }
+        Some(Err(err)) => writeln!(out, "note: hysteresis not computed: {err}")?,
+        None => {}
     }
     Ok(())
 }
