@@ -247,8 +247,9 @@ fn instrument_for(preset: Preset, radiation: Radiation) -> Result<Instrument> {
     })
 }
 
-/// Reads the phases of `--phase [NAME=]FILE.cif` arguments.
-fn cif_phases(specs: &[String]) -> Result<Vec<PhaseContribution>> {
+/// Reads the phases of `--phase [NAME=]FILE.cif` arguments (shared by every subcommand that
+/// takes them).
+pub(crate) fn cif_phases(specs: &[String]) -> Result<Vec<PhaseContribution>> {
     let mut phases = Vec::new();
     for spec in specs {
         let (name, file) = match spec.split_once('=') {

@@ -3,11 +3,9 @@
 use anyhow::{bail, Context, Result};
 use bragg_crystal::background::ChebyshevBackground;
 use bragg_crystal::instrument::{Radiation, DEFAULT_KALPHA2_RATIO};
-use bragg_crystal::pattern::{
-    simulate, Instrument, PatternModel, PhaseContribution, SimulatedPattern, TwoThetaRange,
-};
+use bragg_crystal::pattern::{simulate, Instrument, PatternModel, SimulatedPattern, TwoThetaRange};
 use bragg_io::model::{parse_model, LoadedModel};
-use bragg_io::{read_cif, read_model, write_reflections_csv, write_xye, PowderData, ReflectionRow};
+use bragg_io::{read_model, write_reflections_csv, write_xye, PowderData, ReflectionRow};
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -105,26 +103,7 @@ pub fn build_model(args: &SimulateArgs) -> Result<(PatternModel, TwoThetaRange, 
         } else {
             Instrument::lab_bragg_brentano(radiation)
         };
-        let mut phases = Vec::new();
-        for spec in &args.phases {
-            let (name, file) = match spec.split_once('=') {
-                Some((n, f)) if !n.is_empty() && !n.contains(['/', '\\']) => {
-                    (Some(n.to_string()), PathBuf::from(f))
-                }
-                _ => (None, PathBuf::from(spec)),
-            };
-            let blocks = read_cif(&file)?;
-            if blocks.is_empty() {
-                bail!("{}: no data block with a structure", file.display());
-            }
-            for block in blocks {
-                let mut phase = block.phase;
-                if let Some(n) = &name {
-                    phase.name = n.clone();
-                }
-                phases.push(PhaseContribution::new(phase, 1.0));
-            }
-        }
+        let phases = crate::commands::refine::cif_phases(&args.phases)?;
         let background = ChebyshevBackground::new(Vec::new(), 0.0, 180.0)?;
         (PatternModel { instrument, phases, background }, None, args.phases.join(", "))
     } else {

@@ -6,6 +6,7 @@
 
 use super::time::parse_timestamp;
 use super::SequentialArgs;
+use crate::commands::refine::cif_phases;
 use crate::commands::refine::{parse_window, DEFAULT_BACKGROUND_TERMS};
 use crate::commands::simulate::InstrumentPreset;
 use anyhow::{anyhow, bail, Context, Result};
@@ -13,10 +14,10 @@ use bragg_crystal::background::ChebyshevBackground;
 use bragg_crystal::instrument::{
     Polarization, Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO,
 };
-use bragg_crystal::pattern::{Instrument, PatternModel, PhaseContribution};
+use bragg_crystal::pattern::{Instrument, PatternModel};
 use bragg_io::gsas::prm::{read_gsas_prm, GsasPrmBank};
 use bragg_io::model::{parse_model, ConstraintSpec, ModelFile, Preset, RefineMode};
-use bragg_io::{read_cif, read_powder, PowderScan};
+use bragg_io::{read_powder, PowderScan};
 use bragg_refine::key::PhaseItem;
 use bragg_refine::sequential::{LoadedScan, ScanMeta};
 use bragg_refine::{Constraint, Observations, ParamKey, Refinement};
@@ -171,37 +172,6 @@ pub fn apply_prm(instrument: &mut Instrument, bank: &GsasPrmBank) {
             prof.asym = s + h;
         }
     }
-}
-
-/// Phases of `--phase [NAME=]FILE.cif`.
-fn cif_phases(specs: &[String]) -> Result<Vec<PhaseContribution>> {
-    let mut phases = Vec::new();
-    for spec in specs {
-        let (name, file) = match spec.split_once('=') {
-            Some((n, f)) if !n.is_empty() && !n.contains(['/', '\\']) => {
-                (Some(n.to_string()), PathBuf::from(f))
-            }
-            _ => (None, PathBuf::from(spec)),
-        };
-        let blocks = read_cif(&file)?;
-        if blocks.is_empty() {
-            bail!("{}: no data block with a structure", file.display());
-        }
-        if name.is_some() && blocks.len() > 1 {
-            bail!(
-                "--phase {spec}: the CIF has {} structures; a name can only be given to one",
-                blocks.len()
-            );
-        }
-        for block in blocks {
-            let mut phase = block.phase;
-            if let Some(n) = &name {
-                phase.name = n.clone();
-            }
-            phases.push(PhaseContribution::new(phase, 1.0));
-        }
-    }
-    Ok(phases)
 }
 
 /// The pattern model for the reference scan.
