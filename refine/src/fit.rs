@@ -227,33 +227,14 @@ impl Refinement {
     /// singular), bound hits and the termination. A fit that ends with a worse χ² than it
     /// started (divergence) is rolled back and reported as `Failed`.
     pub fn fit(&mut self, options: FitOptions) -> Result<FitOutcome> {
-        // Active set for bounds: a parameter that ends a run held at its bound is fixed there
-        // and the others are refitted, so that the minimiser never works with steps the model
-        // silently clamps (which stalls it: the trust region shrinks while the clamped
-        // parameter keeps asking for the same step). Up to three passes.
+        // Active set for bounds: a parameter that ends a run held at its bound (a dependent
+        // parameter clamped there, or an independent one whose bound map reached it) is fixed
+        // there and the others are refitted. Up to three passes. (Steps never leave the bounds
+        // — see `BoundMap` — and unphysical widths are floored rather than rejected, so the
+        // trust region does not collapse on invalid steps.)
         let flags: Vec<bool> = self.parameters.iter().map(|p| p.refined).collect();
         let mut held: Vec<BoundHit> = Vec::new();
-        let chi2_before = {
-            let e = self.evaluate()?;
-            self.statistics(&e, 0)?.chi2_sum
-        };
         let mut out = self.fit_once(options)?;
-        // Restarts: MINPACK's trust region can shrink to nothing after a few rejected
-        // (unphysical) steps and then report convergence on a tiny predicted reduction. A
-        // fresh run from the result costs two evaluations when the fit really converged and
-        // continues the descent when it had stalled.
-        let mut chi2_prev = chi2_before;
-        for _ in 0..4 {
-            let chi2_now = out.statistics.chi2_sum;
-            let improved = chi2_now < chi2_prev * (1.0 - 1e-4);
-            if !improved || !out.termination.is_success() {
-                break;
-            }
-            chi2_prev = chi2_now;
-            let evaluations = out.evaluations;
-            out = self.fit_once(options)?;
-            out.evaluations += evaluations;
-        }
         for _ in 0..3 {
             let newly: Vec<BoundHit> = out
                 .bound_hits
