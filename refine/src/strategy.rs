@@ -151,6 +151,40 @@ pub fn run_stage(
     ))
 }
 
+/// First guesses before any fit: without a model background (`background_given` false), the
+/// constant Chebyshev term T0 is set to the 10th percentile of the observed counts; then every
+/// phase scale is multiplied by the weighted least-squares factor
+/// f = Σw·c·(y_o − y_b) / Σw·c², c = y_calc − y_b, that matches the phases' sum to the counts
+/// above the background (a linear problem, solved exactly).
+pub fn initial_guess(r: &mut Refinement, background_given: bool) -> Result<()> {
+    if !background_given {
+        let mut y = r.observations.y_obs.clone();
+        y.sort_by(f64::total_cmp);
+        // INVARIANT: `Observations::new` refuses an empty scan, so `y` has an element.
+        if let Some(&p10) = y.get((y.len().saturating_sub(1)) / 10) {
+            if p10.is_finite() && p10 > 0.0 {
+                r.set_value(&ParamKey::Background(0), p10)?;
+            }
+        }
+    }
+    let ev = r.evaluate()?;
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..ev.total.len() {
+        let c = ev.total[i] - ev.background[i];
+        let w = 1.0 / (r.observations.sigma[i] * r.observations.sigma[i]);
+        num += w * c * (r.observations.y_obs[i] - ev.background[i]);
+        den += w * c * c;
+    }
+    let f = num / den;
+    if f.is_finite() && f > 0.0 {
+        for k in keys_where(r, |k| matches!(k, ParamKey::Phase { item: PhaseItem::Scale, .. })) {
+            let v = r.model.get(r.target(&k)?)?;
+            r.set_value(&k, v * f)?;
+        }
+    }
+    Ok(())
+}
+
 /// The widening search: the fit of scale, background, cell and zero on a decimated copy of the
 /// data with broadened Gaussian peaks (factors 32 and 8 of the instrument FWHM at mid-range),
 /// its cell and zero carried back to `r`.

@@ -459,46 +459,6 @@ fn strategy_of(src: Option<&ModelSource>) -> Result<StrategyKind> {
     }
 }
 
-/// A first guess of background level and phase scales, so that the first stage starts near
-/// the data: when the model has no background, T0 is set to the 10th percentile of the
-/// observed counts; the scales are then multiplied by the least-squares factor that matches
-/// the phases' sum to the observed counts above the background.
-fn initial_guess(r: &mut Refinement, background_given: bool) -> Result<()> {
-    if !background_given {
-        let mut y = r.observations.y_obs.clone();
-        y.sort_by(f64::total_cmp);
-        let p10 = y[(y.len() - 1) / 10];
-        if p10.is_finite() && p10 > 0.0 {
-            r.set_value(&ParamKey::Background(0), p10)?;
-        }
-    }
-    let ev = r.evaluate()?;
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..ev.total.len() {
-        let c = ev.total[i] - ev.background[i];
-        let w = 1.0 / (r.observations.sigma[i] * r.observations.sigma[i]);
-        num += w * c * (r.observations.y_obs[i] - ev.background[i]);
-        den += w * c * c;
-    }
-    let f = num / den;
-    if f.is_finite() && f > 0.0 {
-        let keys: Vec<ParamKey> = r
-            .parameters
-            .iter()
-            .filter(|p| {
-                matches!(p.key, ParamKey::Phase { item: bragg_refine::key::PhaseItem::Scale, .. })
-            })
-            .map(|p| p.key.clone())
-            .collect();
-        for k in keys {
-            let t = r.target(&k)?;
-            let v = r.model.get(t)?;
-            r.set_value(&k, v * f)?;
-        }
-    }
-    Ok(())
-}
-
 /// Reads, builds and checks everything; nothing is written.
 fn prepare(args: &RefineArgs) -> Result<Prepared> {
     let scan = read_powder(&args.data)?;
@@ -577,7 +537,7 @@ fn prepare(args: &RefineArgs) -> Result<Prepared> {
         Some(src) => apply_refine_table(&mut refinement, src, strategy)?,
         None => None,
     };
-    initial_guess(&mut refinement, background_given)?;
+    bragg_refine::strategy::initial_guess(&mut refinement, background_given)?;
     Ok(Prepared { refinement, scan, mode, stages, window: *win, exclude, wavelength_source, notes })
 }
 

@@ -1,7 +1,7 @@
 //! A series of patterns as a colour image: 2θ across, scan (index or time) up, intensity as
 //! colour (viridis) with a colour bar: the usual map of an in situ or operando experiment.
 
-use super::draw::{draw_frame, draw_title};
+use super::draw::{draw_axes, draw_frame, draw_title};
 use super::output::{render_files, Figure, Raster, Target};
 use super::rietveld::DEFAULT_X_LABEL;
 use super::style::{format_tick, render_err, AXIS_DESC_PX, BLACK, FAMILY, TICK_LABEL_PX};
@@ -221,21 +221,7 @@ impl Figure for HeatmapPlot<'_> {
         let (x_span, y_span) = (x_hi - x_lo, y_hi - y_lo);
         let x_fmt = move |v: &f64| format_tick(*v, x_span);
         let y_fmt = move |v: &f64| format_tick(*v, y_span);
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .axis_style(BLACK.stroke_width(2))
-            .x_desc(self.x_label.as_str())
-            .y_desc(self.y_label.as_str())
-            .axis_desc_style((FAMILY, AXIS_DESC_PX))
-            .label_style((FAMILY, TICK_LABEL_PX))
-            .x_labels(10)
-            .y_labels(9)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .set_all_tick_mark_size(9)
-            .draw()
-            .map_err(render_err)?;
+        draw_axes(&mut chart, &self.x_label, &self.y_label, &x_fmt, &y_fmt)?;
         let (pxr, pyr) = chart.plotting_area().get_pixel_range();
         draw_frame(root, &pxr, &pyr)?;
 

@@ -3,12 +3,12 @@
 //! legend placed where it hides no data.
 
 use super::decimate::{m4_indices, minmax_indices};
-use super::draw::{distinct_pixels, draw_frame, draw_title, thick_line};
+use super::draw::{distinct_pixels, draw_axes, draw_frame, draw_title, thick_line};
 use super::legend::{draw_legend, legend_size, Marker, Shape, Symbol};
 use super::output::{render_files, Figure, Raster, Target};
 use super::style::{
-    format_tick, render_err, AXIS_DESC_PX, BLACK, BLUE, BLUISH_GREEN, FAMILY, LIGHT_GREY, MID_GREY,
-    ORANGE, REDDISH_PURPLE, SKY_BLUE, TICK_LABEL_PX, VERMILLION,
+    format_tick, render_err, BLACK, BLUE, BLUISH_GREEN, LIGHT_GREY, MID_GREY, ORANGE,
+    REDDISH_PURPLE, SKY_BLUE, VERMILLION,
 };
 use super::PlotError;
 use plotters::coord::Shift;
@@ -346,21 +346,7 @@ impl Figure for RietveldPlot<'_> {
         let x_fmt = move |v: &f64| format_tick(*v, x_span);
         let y_fmt =
             move |v: &f64| if *v < label_floor { String::new() } else { format_tick(*v, y_span) };
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .axis_style(BLACK.stroke_width(2))
-            .x_desc(self.x_label.as_str())
-            .y_desc(self.y_label.as_str())
-            .axis_desc_style((FAMILY, AXIS_DESC_PX))
-            .label_style((FAMILY, TICK_LABEL_PX))
-            .x_labels(10)
-            .y_labels(9)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .set_all_tick_mark_size(9)
-            .draw()
-            .map_err(render_err)?;
+        draw_axes(&mut chart, &self.x_label, &self.y_label, &x_fmt, &y_fmt)?;
 
         let (pxr, pyr) = chart.plotting_area().get_pixel_range();
 

@@ -1,7 +1,7 @@
 //! A general x–y figure: several named series, optional ± error bars, and an optional second
 //! y axis on the right (e.g. a lattice parameter against time with the cell voltage).
 
-use super::draw::{draw_frame, draw_title, thick_line};
+use super::draw::{draw_axes, draw_frame, draw_title, thick_line};
 use super::legend::{draw_legend, legend_size, Marker, Shape, Symbol};
 use super::output::{render_files, Figure, Raster, Target};
 use super::style::{format_tick, render_err, AXIS_DESC_PX, BLACK, CYCLE, FAMILY, TICK_LABEL_PX};
@@ -241,21 +241,7 @@ impl Figure for SeriesPlot<'_> {
         let x_fmt = move |v: &f64| format_tick(*v, x_span);
         let y_fmt = move |v: &f64| format_tick(*v, y_span);
         let y2_fmt = move |v: &f64| format_tick(*v, y2_span);
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .axis_style(BLACK.stroke_width(2))
-            .x_desc(self.x_label.as_str())
-            .y_desc(self.y_label.as_str())
-            .axis_desc_style((FAMILY, AXIS_DESC_PX))
-            .label_style((FAMILY, TICK_LABEL_PX))
-            .x_labels(10)
-            .y_labels(9)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .set_all_tick_mark_size(9)
-            .draw()
-            .map_err(render_err)?;
+        draw_axes(&mut chart, &self.x_label, &self.y_label, &x_fmt, &y_fmt)?;
         if right {
             chart
                 .configure_secondary_axes()

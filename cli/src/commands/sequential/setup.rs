@@ -18,7 +18,6 @@ use bragg_crystal::pattern::{Instrument, PatternModel};
 use bragg_io::gsas::prm::{read_gsas_prm, GsasPrmBank};
 use bragg_io::model::{parse_model, ConstraintSpec, ModelFile, Preset, RefineMode};
 use bragg_io::{read_powder, PowderScan};
-use bragg_refine::key::PhaseItem;
 use bragg_refine::sequential::{LoadedScan, ScanMeta};
 use bragg_refine::{Constraint, Observations, ParamKey, Refinement};
 use std::path::{Path, PathBuf};
@@ -330,42 +329,6 @@ pub fn apply_refine_table(r: &mut Refinement, src: &ModelSource) -> Result<Optio
     Ok(if stages.is_empty() { None } else { Some(stages) })
 }
 
-/// First guesses as `bragg refine` makes them: without a model background, T0 at the 10th
-/// percentile of the counts; then the scales times the least-squares factor matching the
-/// phases' sum to the counts above the background.
-pub fn initial_guess(r: &mut Refinement, background_given: bool) -> Result<()> {
-    if !background_given {
-        let mut y = r.observations.y_obs.clone();
-        y.sort_by(f64::total_cmp);
-        let p10 = y[(y.len() - 1) / 10];
-        if p10.is_finite() && p10 > 0.0 {
-            r.set_value(&ParamKey::Background(0), p10)?;
-        }
-    }
-    let ev = r.evaluate()?;
-    let (mut num, mut den) = (0.0, 0.0);
-    for i in 0..ev.total.len() {
-        let c = ev.total[i] - ev.background[i];
-        let w = 1.0 / (r.observations.sigma[i] * r.observations.sigma[i]);
-        num += w * c * (r.observations.y_obs[i] - ev.background[i]);
-        den += w * c * c;
-    }
-    let f = num / den;
-    if f.is_finite() && f > 0.0 {
-        let keys: Vec<ParamKey> = r
-            .parameters
-            .iter()
-            .filter(|p| matches!(p.key, ParamKey::Phase { item: PhaseItem::Scale, .. }))
-            .map(|p| p.key.clone())
-            .collect();
-        for k in keys {
-            let v = r.model.get(r.target(&k)?)?;
-            r.set_value(&k, v * f)?;
-        }
-    }
-    Ok(())
-}
-
 /// The unfitted refinement of the reference scan and the manual stages of the model.
 pub fn template(
     args: &SequentialArgs,
@@ -388,6 +351,6 @@ pub fn template(
         Some(s) => apply_refine_table(&mut r, s)?,
         None => None,
     };
-    initial_guess(&mut r, background_given)?;
+    bragg_refine::strategy::initial_guess(&mut r, background_given)?;
     Ok((r, stages))
 }
