@@ -8,7 +8,9 @@
 //! `Step_Index`, `Date_Time` (the first record's date-time minus its test time dates time
 //! zero; formats `MM/DD/YYYY hh:mm:ss[.fff] [AM|PM]` or ISO). Excel workbooks are not read.
 
-use super::text::{detect_delimiter, find_col, num_at, read_text, split_fields, start_from_record};
+use super::text::{
+    counter_at, detect_delimiter, find_col, num_at, read_text, split_fields, start_from_record,
+};
 use super::{
     finish, integrate_charge, CellState, CounterSum, EchemFormat, EchemLog, EchemPoint, Loc,
 };
@@ -76,17 +78,7 @@ pub fn parse_arbin_csv(path: &Path, text: &str) -> Result<EchemLog> {
             _ => 0.0,
         };
         let counter = |col: Option<usize>| -> Result<u32> {
-            let Some(c) = col else { return Ok(1) };
-            let x = num_at(path, line, &f, c, name(c), delim)?;
-            if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < f64::from(u32::MAX) {
-                Ok(x as u32)
-            } else {
-                Err(Error::Data {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("column '{}': {x} is not a counter", name(c)),
-                })
-            }
+            col.map_or(Ok(1), |c| counter_at(path, line, &f, c, name(c), delim))
         };
         let cycle = counter(cyc)?.max(1);
         let step = counter(stp)?;

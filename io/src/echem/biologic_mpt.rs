@@ -11,7 +11,7 @@
 //! integrated; `cycle number` (0-based → 1-based); `Ns` (0-based → 1-based step); `mode`
 //! (3 = rest/OCV). Other columns are ignored.
 
-use super::text::{find_col, num_at, parse_naive_datetime, read_text, split_fields};
+use super::text::{counter_at, find_col, num_at, parse_naive_datetime, read_text, split_fields};
 use super::{
     finish, integrate_charge, zero_first_charge, CellState, EchemFormat, EchemLog, EchemPoint, Loc,
 };
@@ -116,22 +116,9 @@ pub fn parse_mpt(path: &Path, text: &str) -> Result<EchemLog> {
             Some((c, fac)) => num_at(path, line, &f, c, &header[c], delim)? * fac,
             None => 0.0,
         };
+        // BioLogic counters are 0-based.
         let counter = |col: Option<usize>| -> Result<u32> {
-            match col {
-                Some(c) => {
-                    let v = num_at(path, line, &f, c, &header[c], delim)?;
-                    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < f64::from(u32::MAX) {
-                        Ok(v as u32 + 1)
-                    } else {
-                        Err(Error::Data {
-                            path: path.to_path_buf(),
-                            line,
-                            message: format!("column '{}': {v} is not a counter", header[c]),
-                        })
-                    }
-                }
-                None => Ok(1),
-            }
+            col.map_or(Ok(1), |c| Ok(counter_at(path, line, &f, c, &header[c], delim)? + 1))
         };
         let cycle = counter(cyc_col)?;
         let step = counter(ns_col)?;

@@ -9,7 +9,9 @@
 //! integrated), `cycle`, `step` and an absolute `datetime` of each record (its first value
 //! minus the first time dates time zero). Factors convert other units.
 
-use super::text::{detect_delimiter, find_col, num_at, read_text, split_fields, start_from_record};
+use super::text::{
+    counter_at, detect_delimiter, find_col, num_at, read_text, split_fields, start_from_record,
+};
 use super::{
     finish, integrate_charge, zero_first_charge, CellState, EchemFormat, EchemLog, EchemPoint, Loc,
 };
@@ -162,17 +164,7 @@ pub fn parse_generic_csv(path: &Path, text: &str, m: &ColumnMapping) -> Result<E
             None => 0.0,
         };
         let counter = |col: Option<usize>| -> Result<u32> {
-            let Some(c) = col else { return Ok(1) };
-            let x = num_at(path, line, &f, c, name(c), delim)?;
-            if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < f64::from(u32::MAX) {
-                Ok(x as u32)
-            } else {
-                Err(Error::Data {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("column '{}': {x} is not a counter", name(c)),
-                })
-            }
+            col.map_or(Ok(1), |c| counter_at(path, line, &f, c, name(c), delim))
         };
         let cycle = counter(cyc)?;
         let step = counter(stp)?;

@@ -13,7 +13,7 @@
 //! the first `DPt Time` minus its test time, else by `Date of Test:`.
 
 use super::text::{
-    find_col, num_at, parse_naive_datetime, read_text, split_fields, start_from_record,
+    counter_at, find_col, num_at, parse_naive_datetime, read_text, split_fields, start_from_record,
 };
 use super::{finish, integrate_charge, CellState, EchemFormat, EchemLog, EchemPoint, Loc};
 use crate::error::{Error, Result};
@@ -95,17 +95,7 @@ pub fn parse_maccor(path: &Path, text: &str) -> Result<EchemLog> {
             None => (CellState::from_current(amps * 1e3), amps * 1e3),
         };
         let counter = |col: Option<usize>| -> Result<u32> {
-            let Some(c) = col else { return Ok(1) };
-            let x = num_at(path, line, &f, c, name(c), delim)?;
-            if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < f64::from(u32::MAX) {
-                Ok(x as u32)
-            } else {
-                Err(Error::Data {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("column '{}': {x} is not a counter", name(c)),
-                })
-            }
+            col.map_or(Ok(1), |c| counter_at(path, line, &f, c, name(c), delim))
         };
         let raw_cycle = counter(cyc)?;
         // A counter that starts at 0 is 0-based.

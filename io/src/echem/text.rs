@@ -178,3 +178,25 @@ pub(crate) fn start_from_record(
         None
     })
 }
+
+/// A cycle or step counter (a non-negative integer) in column `c` of the record `fields` on
+/// `line`; an error naming the column otherwise.
+pub(crate) fn counter_at(
+    path: &Path,
+    line: usize,
+    fields: &[String],
+    c: usize,
+    column: &str,
+    delim: char,
+) -> Result<u32> {
+    let x = num_at(path, line, fields, c, column, delim)?;
+    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < f64::from(u32::MAX) {
+        Ok(x as u32)
+    } else {
+        Err(Error::Data {
+            path: path.to_path_buf(),
+            line,
+            message: format!("column '{column}': {x} is not a counter"),
+        })
+    }
+}
