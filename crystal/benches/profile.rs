@@ -10,8 +10,16 @@ use bragg_crystal::profile::{
 };
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
-const PARAMS: ProfileParams =
-    ProfileParams { u: 0.004, v: -0.002, w: 0.002, p: 0.0, x: 0.02, y: 0.01, asym: 0.03 };
+const PARAMS: ProfileParams = ProfileParams {
+    u: 0.004,
+    v: -0.002,
+    w: 0.002,
+    p: 0.0,
+    x: 0.02,
+    y: 0.01,
+    asym: 0.03,
+    bb: [0.0; 4],
+};
 
 fn grid() -> Vec<f64> {
     (0..38_001).map(|i| 5.0 + i as f64 * 0.003).collect()
@@ -22,8 +30,16 @@ fn centers() -> Vec<f64> {
 }
 
 /// Synchrotron widths of `Instrument::synchrotron` (pattern.rs).
-const SYNC: ProfileParams =
-    ProfileParams { u: 0.0, v: 0.0, w: 4.0e-5, p: 0.0, x: 0.0, y: 0.002, asym: 0.002 };
+const SYNC: ProfileParams = ProfileParams {
+    u: 0.0,
+    v: 0.0,
+    w: 4.0e-5,
+    p: 0.0,
+    x: 0.0,
+    y: 0.002,
+    asym: 0.002,
+    bb: [0.0; 4],
+};
 
 fn bench_synchrotron(c: &mut Criterion) {
     let x: Vec<f64> = (0..38_001).map(|i| 2.0 + i as f64 * 0.001).collect();

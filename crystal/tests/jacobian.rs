@@ -131,6 +131,46 @@ fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
     );
 }
 
+/// Bérar–Baldinozzi asymmetry (FullProf Asy1–4) on the lab doublet, alone and on top of FCJ:
+/// every profile and position target, and the four P's, including from P = 0.
+#[test]
+fn berar_baldinozzi_targets_match_finite_differences() {
+    let grid = TwoThetaRange::new(15.0, 140.0, 0.01).unwrap().points();
+    let mut targets = vec![
+        Target::Zero,
+        Target::Displacement,
+        Target::Scale { phase: 1 },
+        Target::Cell { phase: 1, param: CellParam::A },
+        Target::Cell { phase: 0, param: CellParam::A },
+    ];
+    targets.extend(
+        [
+            ProfileTerm::U,
+            ProfileTerm::W,
+            ProfileTerm::X,
+            ProfileTerm::Y,
+            ProfileTerm::Asy1,
+            ProfileTerm::Asy2,
+            ProfileTerm::Asy3,
+            ProfileTerm::Asy4,
+        ]
+        .map(Target::Profile),
+    );
+    for fcj in [0.0, 0.02] {
+        let mut model = ltno_al_lab_model().unwrap();
+        model.instrument.profile.asym = fcj;
+        model.instrument.profile.bb = [-0.3, 0.01, 0.9, 0.02];
+        if let Geometry::BraggBrentano { displacement_um, .. } = &mut model.instrument.geometry {
+            *displacement_um = 30.0;
+        }
+        check(&model, &grid, &targets, 1e-7, 2e-4);
+    }
+    // From P = 0 (the first step of refining them): the columns still exist.
+    let mut model = ltno_al_lab_model().unwrap();
+    model.instrument.profile.bb = [0.0; 4];
+    check(&model, &grid, &targets[5..], 1e-7, 2e-4);
+}
+
 /// Layered LiCoO2 (R-3m, hexagonal axes) with O on 6c (0, 0, z) and (00l) texture.
 fn licoo2() -> PatternModel {
     let g = SpaceGroup::from_symbol("R-3m").unwrap();

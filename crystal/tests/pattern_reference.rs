@@ -7,6 +7,7 @@ use bragg_crystal::examples::{ltno_al_lab_model, ltno_rock_salt, ltno_synchrotro
 use bragg_crystal::pattern::{
     add_peaks, phase_peaks, phase_reflections, simulate, Instrument, TwoThetaRange,
 };
+use bragg_crystal::profile::Asymmetry;
 use bragg_crystal::reflection::generate;
 use bragg_crystal::scattering::Probe;
 use bragg_crystal::{Cell, Occupant, Phase, Site, SpaceGroup, Species, StructureFactors};
@@ -202,9 +203,11 @@ fn bragg_brentano_displacement_shift_is_minus_2s_cos_theta_over_r() {
 
 #[test]
 fn each_peak_area_is_scale_m_f2_lp() {
-    for asym in [0.0, 0.002] {
+    // Symmetric, FCJ, and Bérar–Baldinozzi on the symmetric TCH (odd in z: area unchanged).
+    for (asym, bb) in [(0.0, [0.0; 4]), (0.002, [0.0; 4]), (0.0, [-0.3, 0.01, 0.8, 0.02])] {
         let mut model = ltno_synchrotron_model().unwrap();
         model.instrument.profile.asym = asym;
+        model.instrument.profile.bb = bb;
         let c = &model.phases[0];
         let refl = phase_reflections(&model.instrument, &c.phase, 40.0).unwrap();
         let peaks = phase_peaks(&model.instrument, c, &refl).unwrap();
@@ -216,7 +219,13 @@ fn each_peak_area_is_scale_m_f2_lp() {
                 c.scale * f64::from(r.reflection.multiplicity) * r.f2 * lp(r.two_theta_deg, 0.99);
             assert!((peak.area - expected).abs() <= 1e-12 * expected, "{:?}", r.reflection.hkl);
             let mut y = vec![0.0; grid.len()];
-            add_peaks(std::slice::from_ref(peak), asym, &grid, &mut y).unwrap();
+            add_peaks(
+                std::slice::from_ref(peak),
+                &Asymmetry::of(&model.instrument.profile),
+                &grid,
+                &mut y,
+            )
+            .unwrap();
             let integral: f64 = y.windows(2).map(|w| 0.5 * (w[0] + w[1]) * 0.0005).sum();
             let rel = (integral - expected) / expected;
             assert!(

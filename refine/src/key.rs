@@ -71,9 +71,10 @@ pub struct ProfileIndex(pub usize);
 impl ProfileIndex {
     /// The crystal crate's profile term.
     pub fn term(self) -> ProfileTerm {
-        ProfileTerm::ALL[self.0.min(6)]
+        ProfileTerm::ALL[self.0.min(ProfileTerm::ALL.len() - 1)]
     }
-    fn of(term: ProfileTerm) -> Self {
+    /// The index of `term`.
+    pub fn of(term: ProfileTerm) -> Self {
         ProfileIndex(ProfileTerm::ALL.iter().position(|t| *t == term).unwrap_or(0))
     }
 }
@@ -147,7 +148,7 @@ impl FromStr for ParamKey {
                 .iter()
                 .find(|t| t.name().eq_ignore_ascii_case(term))
                 .map(|t| ParamKey::Inst(InstItem::Profile(ProfileIndex::of(*t))))
-                .ok_or_else(|| bad(text, "instrument keys are inst.zero, inst.displacement, inst.U … inst.Y, inst.P, inst.asym")),
+                .ok_or_else(|| bad(text, "instrument keys are inst.zero, inst.displacement, inst.U … inst.Y, inst.P, inst.asym, inst.asy1 … inst.asy4")),
             ["bkg", n] => n.parse().map(ParamKey::Background).map_err(|_| bad(text, "background keys are bkg.0, bkg.1, …")),
             [phase, rest @ ..] if !phase.is_empty() => {
                 let phase = phase.to_string();
@@ -183,6 +184,11 @@ impl FromStr for ParamKey {
 }
 
 impl ParamKey {
+    /// The key of an instrument profile term (`inst.U`, `inst.asym`, `inst.asy1`, …).
+    pub fn profile(term: ProfileTerm) -> Self {
+        ParamKey::Inst(InstItem::Profile(ProfileIndex::of(term)))
+    }
+
     /// Shorthand for a phase key.
     pub fn phase(phase: &str, item: PhaseItem) -> Self {
         ParamKey::Phase { phase: phase.to_string(), item }
@@ -368,6 +374,7 @@ mod tests {
             "inst.U",
             "inst.Y",
             "inst.asym",
+            "inst.asy3",
             "bkg.0",
             "bkg.11",
             "LTNO.po",

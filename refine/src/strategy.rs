@@ -16,7 +16,7 @@
 
 use crate::error::Result;
 use crate::fit::{FitOptions, FitOutcome, Refinement, Termination};
-use crate::key::{InstItem, ParamKey, PhaseItem, ProfileIndex};
+use crate::key::{InstItem, ParamKey, PhaseItem};
 use crate::observations::Observations;
 use bragg_crystal::pattern::{ProfileTerm, Target};
 use serde::Serialize;
@@ -30,7 +30,8 @@ pub struct StrategyOptions {
     pub profile: bool,
     /// Refine atoms (B_iso of every site, free coordinates).
     pub atoms: bool,
-    /// Refine the FCJ asymmetry with the profile (when it starts above zero).
+    /// Refine the asymmetry with the profile: the FCJ (S + H)/L and the Bérar–Baldinozzi
+    /// P's that the model starts with non-zero.
     pub asymmetry: bool,
     /// Refine the zero shift with the cell.
     pub zero: bool,
@@ -108,12 +109,6 @@ fn cell_and_shifts(options: &StrategyOptions) -> impl Fn(&ParamKey) -> bool + '_
             || (options.zero && *k == ParamKey::Inst(InstItem::Zero))
             || (options.displacement && *k == ParamKey::Inst(InstItem::Displacement))
     }
-}
-
-fn profile_key(t: ProfileTerm) -> ParamKey {
-    ParamKey::Inst(InstItem::Profile(ProfileIndex(
-        ProfileTerm::ALL.iter().position(|x| *x == t).unwrap_or(0),
-    )))
 }
 
 /// Runs one stage: refine exactly `keys` (others fixed). If the normal matrix is singular,
@@ -226,6 +221,7 @@ pub fn widening_search(r: &mut Refinement, strategy: &StrategyOptions) -> Result
             x: 0.0,
             y: 0.0,
             asym: 0.0,
+            bb: [0.0; 4],
         };
         let mut coarse = Refinement::new(model, sub)?;
         coarse.constraints = r.constraints.clone();
@@ -272,13 +268,24 @@ pub fn run_default(
     keys.extend(keys_where(r, cell_and_shifts(options)));
     stages.push(("+ cell, zero or displacement", keys.clone()));
     if options.profile {
-        keys.push(profile_key(ProfileTerm::W));
+        keys.push(ParamKey::profile(ProfileTerm::W));
         stages.push(("+ W", keys.clone()));
         for t in [ProfileTerm::U, ProfileTerm::V, ProfileTerm::X, ProfileTerm::Y] {
-            keys.push(profile_key(t));
+            keys.push(ParamKey::profile(t));
         }
-        if options.asymmetry && r.model.get(Target::Profile(ProfileTerm::Asym))? > 0.0 {
-            keys.push(profile_key(ProfileTerm::Asym));
+        // The asymmetry terms the model starts with: FCJ (S + H)/L, Bérar–Baldinozzi P's.
+        if options.asymmetry {
+            for t in [
+                ProfileTerm::Asym,
+                ProfileTerm::Asy1,
+                ProfileTerm::Asy2,
+                ProfileTerm::Asy3,
+                ProfileTerm::Asy4,
+            ] {
+                if r.model.get(Target::Profile(t))? != 0.0 {
+                    keys.push(ParamKey::profile(t));
+                }
+            }
         }
         stages.push(("+ U, V, X, Y (asym)", keys.clone()));
     }

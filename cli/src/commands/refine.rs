@@ -30,7 +30,7 @@ use bragg_crystal::pattern::{ProfileTerm, Target};
 use bragg_io::model::{parse_model, ConstraintSpec, ModelFile, Preset, RefineMode, StrategyKind};
 use bragg_io::{read_cif, read_powder, PowderScan};
 use bragg_refine::fit::FitOutcome;
-use bragg_refine::key::{InstItem, PhaseItem, ProfileIndex};
+use bragg_refine::key::{InstItem, PhaseItem};
 use bragg_refine::lebail::{lebail, ExtractedReflection, InitialIntensities, LeBailOptions};
 use bragg_refine::pawley::{pawley, PawleyOptions};
 use bragg_refine::strategy::StrategyOptions;
@@ -563,12 +563,6 @@ fn is_cell_or_shift(k: &ParamKey) -> bool {
     )
 }
 
-fn profile_key(t: ProfileTerm) -> ParamKey {
-    ParamKey::Inst(InstItem::Profile(ProfileIndex(
-        ProfileTerm::ALL.iter().position(|x| *x == t).unwrap_or(0),
-    )))
-}
-
 /// The default stages of a Le Bail or Pawley extraction (the intensities are handled by the
 /// extraction itself): background → + cell, zero, displacement → + W → + U, V, X, Y (and the
 /// asymmetry when it starts above zero).
@@ -580,11 +574,13 @@ fn extraction_stages(r: &Refinement) -> Result<Vec<Stage>> {
     let mut stages = vec![Stage { name: "background".into(), keys: k.clone() }];
     k.extend(keys(&is_cell_or_shift));
     stages.push(Stage { name: "+ cell, zero, displacement".into(), keys: k.clone() });
-    k.push(profile_key(ProfileTerm::W));
+    k.push(ParamKey::profile(ProfileTerm::W));
     stages.push(Stage { name: "+ W".into(), keys: k.clone() });
-    k.extend([ProfileTerm::U, ProfileTerm::V, ProfileTerm::X, ProfileTerm::Y].map(profile_key));
+    k.extend(
+        [ProfileTerm::U, ProfileTerm::V, ProfileTerm::X, ProfileTerm::Y].map(ParamKey::profile),
+    );
     if r.model.get(Target::Profile(ProfileTerm::Asym))? > 0.0 {
-        k.push(profile_key(ProfileTerm::Asym));
+        k.push(ParamKey::profile(ProfileTerm::Asym));
     }
     stages.push(Stage { name: "+ U, V, X, Y (asym)".into(), keys: k });
     Ok(stages)

@@ -22,7 +22,8 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::profile::{
-    FcjAsymmetry, FcjTch, PeakShape, ProfilePoint, TchPseudoVoigt, DEFAULT_CUTOFF,
+    Asymmetry, BbShape, FcjAsymmetry, FcjTch, PeakShape, ProfilePoint, TchPseudoVoigt,
+    DEFAULT_CUTOFF,
 };
 use crate::reflection::{self, Reflection};
 use crate::structure::Phase;
@@ -57,6 +58,8 @@ struct PeakDeriv {
     d_g: f64,
     d_l: f64,
     d_asym: f64,
+    /// For a Bérar–Baldinozzi target: its index 0…3 (the other fields are then 0).
+    bb: Option<usize>,
 }
 
 /// What the engine reports of each reflection (primary wavelength component).
@@ -260,6 +263,7 @@ impl Evaluator {
                 }
             }
         }
+        let asym = Asymmetry::of(&model.instrument.profile);
         for (p, contribution) in model.phases.iter().enumerate() {
             contribution.phase.validate()?;
             check_scale(contribution)?;
@@ -267,16 +271,10 @@ impl Evaluator {
                 self.phase_peaks_with_derivatives(model, p, targets, jac.is_some())?;
             let mut y = vec![0.0; n];
             match jac.as_deref_mut() {
-                Some(j) => draw_with_jacobian(
-                    &peaks,
-                    model.instrument.profile.asym,
-                    &self.grid,
-                    &mut y,
-                    j,
-                )?,
+                Some(j) => draw_with_jacobian(&peaks, &asym, &self.grid, &mut y, j)?,
                 None => {
                     let plain: Vec<Peak> = peaks.iter().map(|(pk, _, _)| *pk).collect();
-                    draw(&plain, model.instrument.profile.asym, &self.grid, &mut y)?;
+                    draw(&plain, &asym, &self.grid, &mut y)?;
                 }
             }
             for (t, v) in total.iter_mut().zip(&y) {
@@ -298,7 +296,7 @@ impl Evaluator {
     ) -> Result<Vec<(usize, Vec<f64>)>> {
         let (peaks, recs) = self.phase_peaks_with_derivatives(model, p, &[], false)?;
         let n_comp = model.instrument.radiation.components().len();
-        let asym = model.instrument.profile.asym;
+        let asym = Asymmetry::of(&model.instrument.profile);
         let mut out = Vec::with_capacity(recs.len());
         let mut cursor = 0;
         for rec in &recs {
@@ -311,7 +309,7 @@ impl Evaluator {
             while taken < n_comp && cursor < peaks.len() && peaks[cursor].2 == out.len() {
                 let (peak, _, _) = &peaks[cursor];
                 let mut y = vec![0.0; self.grid.len()];
-                let r = add_one(peak, asym, &self.grid, &mut y)?;
+                let r = add_one(peak, &asym, &self.grid, &mut y)?;
                 if !r.is_empty() {
                     lo = lo.min(r.start);
                     hi = hi.max(r.end);
@@ -501,6 +499,7 @@ impl Evaluator {
                         d_g: widths.dg_dtth * dcenter,
                         d_l: widths.dl_dtth * dcenter,
                         d_asym: 0.0,
+                        bb: None,
                     };
                     for (col, t) in targets.iter().enumerate() {
                         let d = match *t {
@@ -511,6 +510,7 @@ impl Evaluator {
                                 d_g: 0.0,
                                 d_l: 0.0,
                                 d_asym: 0.0,
+                                bb: None,
                             }),
                             Target::PreferredOrientation { phase: q2 } if q2 == p && po != 0.0 => {
                                 Some(PeakDeriv {
@@ -520,6 +520,7 @@ impl Evaluator {
                                     d_g: 0.0,
                                     d_l: 0.0,
                                     d_asym: 0.0,
+                                    bb: None,
                                 })
                             }
                             Target::Intensity { phase: q2, reflection }
@@ -532,6 +533,7 @@ impl Evaluator {
                                     d_g: 0.0,
                                     d_l: 0.0,
                                     d_asym: 0.0,
+                                    bb: None,
                                 })
                             }
                             Target::Zero => Some(position(col, shift.d_params[0], 0.0)),
@@ -541,6 +543,15 @@ impl Evaluator {
                                 }
                                 Geometry::DebyeScherrer { .. } => None,
                             },
+                            Target::Profile(term) if term.bb_index().is_some() => Some(PeakDeriv {
+                                col,
+                                d_area: 0.0,
+                                d_center: 0.0,
+                                d_g: 0.0,
+                                d_l: 0.0,
+                                d_asym: 0.0,
+                                bb: term.bb_index(),
+                            }),
                             Target::Profile(term) => {
                                 let (dg, dl, da) = match term {
                                     ProfileTerm::U => (widths.dg_du, 0.0, 0.0),
@@ -550,6 +561,10 @@ impl Evaluator {
                                     ProfileTerm::X => (0.0, widths.dl_dx, 0.0),
                                     ProfileTerm::Y => (0.0, widths.dl_dy, 0.0),
                                     ProfileTerm::Asym => (0.0, 0.0, 1.0),
+                                    ProfileTerm::Asy1
+                                    | ProfileTerm::Asy2
+                                    | ProfileTerm::Asy3
+                                    | ProfileTerm::Asy4 => (0.0, 0.0, 0.0),
                                 };
                                 Some(PeakDeriv {
                                     col,
@@ -558,6 +573,7 @@ impl Evaluator {
                                     d_g: dg,
                                     d_l: dl,
                                     d_asym: da,
+                                    bb: None,
                                 })
                             }
                             _ => None,
@@ -574,6 +590,7 @@ impl Evaluator {
                             d_g: 0.0,
                             d_l: 0.0,
                             d_asym: 0.0,
+                            bb: None,
                         });
                     }
                     for ((col, dg), dpo) in cell_cols.iter().zip(&dpo_dcell) {
@@ -667,24 +684,96 @@ fn dgstar_dfree(phase: &Phase, param: CellParam) -> Result<Matrix3<f64>> {
     Ok(-(gs * total * gs))
 }
 
-fn add_one(p: &Peak, asym: f64, grid: &[f64], out: &mut [f64]) -> Result<std::ops::Range<usize>> {
-    Ok(if asym > 0.0 {
-        FcjTch::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg, FcjAsymmetry::from_sum(asym))?
-            .add_scaled(grid, p.area, DEFAULT_CUTOFF, out)
-    } else {
-        TchPseudoVoigt::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg)?.add_scaled(
-            grid,
-            p.area,
-            DEFAULT_CUTOFF,
-            out,
-        )
-    })
+/// One peak's shape under the instrument's asymmetry models.
+enum Shape {
+    Tch(TchPseudoVoigt),
+    Fcj(FcjTch),
+    BbTch(BbShape<TchPseudoVoigt>),
+    BbFcj(BbShape<FcjTch>),
+}
+
+impl Shape {
+    /// The shape of `p`; `fcj` / `bb` force the FCJ / Bérar–Baldinozzi path even when its
+    /// parameters are 0 (their derivatives are then needed).
+    fn new(p: &Peak, asym: &Asymmetry, fcj: bool, bb: bool) -> Result<Self> {
+        let fcj = fcj || asym.fcj > 0.0;
+        let bb = bb || !asym.bb.is_zero();
+        let tch = TchPseudoVoigt::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg)?;
+        let mix = *tch.mix();
+        Ok(match (fcj, bb) {
+            (false, false) => Shape::Tch(tch),
+            (false, true) => Shape::BbTch(BbShape::new(tch, &asym.bb, mix.dfwhm_dg, mix.dfwhm_dl)),
+            (true, b) => {
+                let f = FcjTch::new(
+                    p.center_deg,
+                    p.fwhm_g_deg,
+                    p.fwhm_l_deg,
+                    FcjAsymmetry::from_sum(asym.fcj),
+                )?;
+                if b {
+                    Shape::BbFcj(BbShape::new(f, &asym.bb, mix.dfwhm_dg, mix.dfwhm_dl))
+                } else {
+                    Shape::Fcj(f)
+                }
+            }
+        })
+    }
+
+    fn add_scaled(&self, grid: &[f64], scale: f64, out: &mut [f64]) -> std::ops::Range<usize> {
+        match self {
+            Shape::Tch(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
+            Shape::Fcj(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
+            Shape::BbTch(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
+            Shape::BbFcj(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
+        }
+    }
+
+    /// Calls `f(i, point, ∂value/∂P₁…P₄)` over the support.
+    fn visit<F: FnMut(usize, &ProfilePoint, &[f64; 4])>(&self, grid: &[f64], mut f: F) {
+        const NONE: [f64; 4] = [0.0; 4];
+        match self {
+            Shape::Tch(s) => {
+                s.for_each_in_support(grid, DEFAULT_CUTOFF, |i, p| f(i, p, &NONE));
+            }
+            Shape::Fcj(s) => {
+                s.for_each_in_support(grid, DEFAULT_CUTOFF, |i, p| f(i, p, &NONE));
+            }
+            Shape::BbTch(s) => visit_bb(s, grid, f),
+            Shape::BbFcj(s) => visit_bb(s, grid, f),
+        }
+    }
+}
+
+fn visit_bb<S: PeakShape, F: FnMut(usize, &ProfilePoint, &[f64; 4])>(
+    s: &BbShape<S>,
+    grid: &[f64],
+    mut f: F,
+) {
+    let (lo, hi) = s.support(DEFAULT_CUTOFF);
+    for i in crate::profile::window(grid, lo, hi) {
+        let (p, d) = s.eval_with_parameters(grid[i]);
+        f(i, &p, &d);
+    }
+}
+
+fn add_one(
+    p: &Peak,
+    asym: &Asymmetry,
+    grid: &[f64],
+    out: &mut [f64],
+) -> Result<std::ops::Range<usize>> {
+    Ok(Shape::new(p, asym, false, false)?.add_scaled(grid, p.area, out))
 }
 
 /// Adds the peaks to `out` on the sorted grid `two_theta_deg`: each evaluated only over its
 /// support (lost area ≤ [`crate::profile::truncated_area_bound`] of [`DEFAULT_CUTOFF`]); FCJ
-/// asymmetry when `asym` > 0, the symmetric TCH kernel otherwise.
-pub fn add_peaks(peaks: &[Peak], asym: f64, two_theta_deg: &[f64], out: &mut [f64]) -> Result<()> {
+/// and/or Bérar–Baldinozzi asymmetry as `asym` asks, the symmetric TCH kernel otherwise.
+pub fn add_peaks(
+    peaks: &[Peak],
+    asym: &Asymmetry,
+    two_theta_deg: &[f64],
+    out: &mut [f64],
+) -> Result<()> {
     for p in peaks {
         add_one(p, asym, two_theta_deg, out)?;
     }
@@ -697,7 +786,7 @@ const CHUNK: usize = 8192;
 /// Draws peaks on the grid, in parallel over grid chunks when the work is large enough to pay
 /// for the threads (each chunk draws every peak whose support overlaps it; results are
 /// identical to the serial sum).
-fn draw(peaks: &[Peak], asym: f64, grid: &[f64], out: &mut [f64]) -> Result<()> {
+fn draw(peaks: &[Peak], asym: &Asymmetry, grid: &[f64], out: &mut [f64]) -> Result<()> {
     if grid.len() < 2 * CHUNK || peaks.len() < 64 {
         return add_peaks(peaks, asym, grid, out);
     }
@@ -709,7 +798,7 @@ fn draw(peaks: &[Peak], asym: f64, grid: &[f64], out: &mut [f64]) -> Result<()> 
 /// Draws peaks and accumulates their Jacobian columns (see the module documentation).
 fn draw_with_jacobian(
     peaks: &[(Peak, Vec<PeakDeriv>, usize)],
-    asym: f64,
+    asym: &Asymmetry,
     grid: &[f64],
     y: &mut [f64],
     j: &mut DMatrix<f64>,
@@ -717,27 +806,25 @@ fn draw_with_jacobian(
     let nrows = j.nrows();
     let data = j.as_mut_slice();
     for (p, derivs, _) in peaks {
-        let mut visit = |i: usize, pp: &ProfilePoint| {
+        let visit = |i: usize, pp: &ProfilePoint, dbb: &[f64; 4]| {
             y[i] += p.area * pp.value;
             for d in derivs {
-                data[d.col * nrows + i] += d.d_area * pp.value
-                    + p.area
-                        * (d.d_center * pp.d_center
-                            + d.d_g * pp.d_fwhm_g
-                            + d.d_l * pp.d_fwhm_l
-                            + d.d_asym * pp.d_asym);
+                data[d.col * nrows + i] += match d.bb {
+                    None => {
+                        d.d_area * pp.value
+                            + p.area
+                                * (d.d_center * pp.d_center
+                                    + d.d_g * pp.d_fwhm_g
+                                    + d.d_l * pp.d_fwhm_l
+                                    + d.d_asym * pp.d_asym)
+                    }
+                    Some(k) => p.area * dbb[k],
+                };
             }
         };
-        if asym > 0.0 || derivs.iter().any(|d| d.d_asym != 0.0) {
-            FcjTch::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg, FcjAsymmetry::from_sum(asym))?
-                .for_each_in_support(grid, DEFAULT_CUTOFF, &mut visit);
-        } else {
-            TchPseudoVoigt::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg)?.for_each_in_support(
-                grid,
-                DEFAULT_CUTOFF,
-                &mut visit,
-            );
-        }
+        let fcj = derivs.iter().any(|d| d.d_asym != 0.0);
+        let bb = derivs.iter().any(|d| d.bb.is_some());
+        Shape::new(p, asym, fcj, bb)?.visit(grid, visit);
     }
     Ok(())
 }

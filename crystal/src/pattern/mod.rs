@@ -100,6 +100,7 @@ impl Instrument {
                 x: 0.0,
                 y: 0.002,
                 asym: 0.002,
+                bb: [0.0; 4],
             },
             anomalous: true,
         })
@@ -123,6 +124,7 @@ impl Instrument {
                 x: 0.02,
                 y: 0.01,
                 asym: 0.02,
+                bb: [0.0; 4],
             },
             anomalous: true,
         }

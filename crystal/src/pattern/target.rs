@@ -30,14 +30,44 @@ pub enum ProfileTerm {
     Y,
     /// FCJ asymmetry (S + H)/L.
     Asym,
+    /// Bérar–Baldinozzi P₁ (FullProf Asy1).
+    Asy1,
+    /// Bérar–Baldinozzi P₂ (FullProf Asy2).
+    Asy2,
+    /// Bérar–Baldinozzi P₃ (FullProf Asy3).
+    Asy3,
+    /// Bérar–Baldinozzi P₄ (FullProf Asy4).
+    Asy4,
 }
 
 impl ProfileTerm {
-    /// All terms in the order U, V, W, P, X, Y, Asym.
-    pub const ALL: [ProfileTerm; 7] =
-        [Self::U, Self::V, Self::W, Self::P, Self::X, Self::Y, Self::Asym];
+    /// All terms in the order U, V, W, P, X, Y, Asym, Asy1 … Asy4.
+    pub const ALL: [ProfileTerm; 11] = [
+        Self::U,
+        Self::V,
+        Self::W,
+        Self::P,
+        Self::X,
+        Self::Y,
+        Self::Asym,
+        Self::Asy1,
+        Self::Asy2,
+        Self::Asy3,
+        Self::Asy4,
+    ];
 
-    /// Conventional name: `U`, `V`, `W`, `P`, `X`, `Y`, `asym`.
+    /// The Bérar–Baldinozzi index 0…3 of `Asy1`…`Asy4`.
+    pub fn bb_index(self) -> Option<usize> {
+        match self {
+            Self::Asy1 => Some(0),
+            Self::Asy2 => Some(1),
+            Self::Asy3 => Some(2),
+            Self::Asy4 => Some(3),
+            _ => None,
+        }
+    }
+
+    /// Conventional name: `U`, `V`, `W`, `P`, `X`, `Y`, `asym`, `asy1` … `asy4`.
     pub fn name(self) -> &'static str {
         match self {
             Self::U => "U",
@@ -47,6 +77,10 @@ impl ProfileTerm {
             Self::X => "X",
             Self::Y => "Y",
             Self::Asym => "asym",
+            Self::Asy1 => "asy1",
+            Self::Asy2 => "asy2",
+            Self::Asy3 => "asy3",
+            Self::Asy4 => "asy4",
         }
     }
 }
@@ -199,6 +233,10 @@ impl PatternModel {
                     ProfileTerm::X => p.x,
                     ProfileTerm::Y => p.y,
                     ProfileTerm::Asym => p.asym,
+                    ProfileTerm::Asy1 => p.bb[0],
+                    ProfileTerm::Asy2 => p.bb[1],
+                    ProfileTerm::Asy3 => p.bb[2],
+                    ProfileTerm::Asy4 => p.bb[3],
                 })
             }
             Target::Background(n) => self
@@ -309,6 +347,10 @@ impl PatternModel {
                     ProfileTerm::X => p.x = value,
                     ProfileTerm::Y => p.y = value,
                     ProfileTerm::Asym => p.asym = value,
+                    ProfileTerm::Asy1 => p.bb[0] = value,
+                    ProfileTerm::Asy2 => p.bb[1] = value,
+                    ProfileTerm::Asy3 => p.bb[2] = value,
+                    ProfileTerm::Asy4 => p.bb[3] = value,
                 }
             }
             Target::Background(n) => {

@@ -5,6 +5,8 @@
 //! * [`tch`]: the Thompson–Cox–Hastings pseudo-Voigt (TCH 1987, J. Appl. Cryst. 20, 79).
 //! * [`fcj`]: the Finger–Cox–Jephcoat axial-divergence asymmetry (FCJ 1994, J. Appl. Cryst.
 //!   27, 892), convolved with the TCH pseudo-Voigt by Gauss–Legendre quadrature.
+//! * [`berar`]: the Bérar–Baldinozzi empirical asymmetry (J. Appl. Cryst. 1993, 26, 128;
+//!   FullProf's `Asy1`…`Asy4`), a multiplier on either of the above.
 //!
 //! Every profile has unit area over 2θ in **degrees**, so `scale × profile` adds an integrated
 //! intensity `scale` (counts·degree). The [`PeakShape`] trait gives the value and all
@@ -25,6 +27,7 @@
 //! replaced by a second-order moment expansion with error ≤ 10⁻⁷ of the peak height (see
 //! [`fcj`], "Far tails").
 
+pub mod berar;
 pub mod fcj;
 mod gauss_legendre;
 pub mod pseudo_voigt;
@@ -33,10 +36,28 @@ pub mod widths;
 
 use std::ops::Range;
 
+pub use berar::{BbShape, BerarBaldinozzi};
 pub use fcj::{FcjAsymmetry, FcjTch};
 pub use pseudo_voigt::{PseudoVoigt, PvPartials};
 pub use tch::{tch_mix, TchMix, TchPseudoVoigt};
 pub use widths::{ProfileParams, Widths};
+
+/// The asymmetry models a pattern applies to every peak: the FCJ axial divergence (convolved)
+/// and the Bérar–Baldinozzi factor (multiplied); either, both or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Asymmetry {
+    /// FCJ (S + H)/L, dimensionless (0: none).
+    pub fcj: f64,
+    /// Bérar–Baldinozzi P₁…P₄ (all 0: none).
+    pub bb: BerarBaldinozzi,
+}
+
+impl Asymmetry {
+    /// The asymmetry of a set of profile parameters.
+    pub fn of(profile: &ProfileParams) -> Self {
+        Self { fcj: profile.asym, bb: BerarBaldinozzi { p: profile.bb } }
+    }
+}
 
 /// Default relative cutoff for [`PeakShape::support`]: the truncated area is at most
 /// [`truncated_area_bound`]`(4e-6)` ≈ 9.0·10⁻⁴ (0.090 %) of the peak's area.

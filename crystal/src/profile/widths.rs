@@ -43,6 +43,10 @@ pub struct ProfileParams {
     /// FCJ asymmetry (S + H)/L, dimensionless, ≥ 0.
     #[serde(default)]
     pub asym: f64,
+    /// Bérar–Baldinozzi asymmetry P₁…P₄ (FullProf `Asy1`…`Asy4`, dimensionless; see
+    /// [`super::berar`]); all 0 means none. May be combined with `asym`.
+    #[serde(default)]
+    pub bb: [f64; 4],
 }
 
 /// H_G and H_L at one 2θ, with their partial derivatives.
@@ -78,7 +82,16 @@ impl ProfileParams {
     /// and Y (tanθ) in centideg; SH/L dimensionless) to FullProf/TCH units (module docs).
     pub fn from_gsas(u: f64, v: f64, w: f64, p: f64, x: f64, y: f64, sh_l: f64) -> Self {
         let k = 8.0 * LN_2 * 1e-4;
-        Self { u: k * u, v: k * v, w: k * w, p: k * p, x: 0.01 * y, y: 0.01 * x, asym: sh_l }
+        Self {
+            u: k * u,
+            v: k * v,
+            w: k * w,
+            p: k * p,
+            x: 0.01 * y,
+            y: 0.01 * x,
+            asym: sh_l,
+            bb: [0.0; 4],
+        }
     }
 
     /// Inverse of [`ProfileParams::from_gsas`]: (U, V, W, P, X, Y, SH/L) in GSAS units.
@@ -111,6 +124,10 @@ impl ProfileParams {
             ("X", self.x),
             ("Y", self.y),
             ("asym", self.asym),
+            ("asy1", self.bb[0]),
+            ("asy2", self.bb[1]),
+            ("asy3", self.bb[2]),
+            ("asy4", self.bb[3]),
         ] {
             if !v.is_finite() {
                 return Err(Error::InvalidValue {
@@ -175,8 +192,16 @@ impl ProfileParams {
 mod tests {
     use super::*;
 
-    const P0: ProfileParams =
-        ProfileParams { u: 0.004, v: -0.002, w: 0.0015, p: 0.0003, x: 0.02, y: 0.01, asym: 0.03 };
+    const P0: ProfileParams = ProfileParams {
+        u: 0.004,
+        v: -0.002,
+        w: 0.0015,
+        p: 0.0003,
+        x: 0.02,
+        y: 0.01,
+        asym: 0.03,
+        bb: [0.0; 4],
+    };
 
     #[test]
     fn values_at_known_angles() {
@@ -188,7 +213,16 @@ mod tests {
 
     #[test]
     fn negative_gaussian_fwhm2_is_an_error_not_clamped() {
-        let bad = ProfileParams { u: 0.0, v: -0.01, w: 0.001, p: 0.0, x: 0.0, y: 0.01, asym: 0.0 };
+        let bad = ProfileParams {
+            u: 0.0,
+            v: -0.01,
+            w: 0.001,
+            p: 0.0,
+            x: 0.0,
+            y: 0.01,
+            asym: 0.0,
+            bb: [0.0; 4],
+        };
         // At 2θ = 60°: tanθ = 0.577 ⇒ H_G² = −0.0048 < 0.
         assert!(matches!(bad.widths(60.0), Err(Error::InvalidValue { .. })));
         assert!(bad.widths(5.0).is_ok()); // tan 2.5° = 0.0437 ⇒ H_G² > 0

@@ -40,7 +40,7 @@ use crate::covariance::Covariance;
 use crate::derived::cell_volume;
 use crate::error::{Error, Result};
 use crate::fit::{FitOptions, FitOutcome, Refinement};
-use crate::key::{CellIndex, InstItem, ParamKey, PhaseItem, ProfileIndex};
+use crate::key::{CellIndex, InstItem, ParamKey, PhaseItem};
 use crate::observations::Observations;
 use crate::params::Constraint;
 use crate::strategy::{
@@ -1181,11 +1181,4 @@ pub fn run_series_collect(
         run_series(template, reference_meta, plan, loader, options, &Resume::default(), &sink)?;
     let rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(SequentialTable::new(summary.per_scan_keys, summary.phases, summary.reference.shared, rows))
-}
-
-/// The profile key of a term (helper for callers building [`PerScan::extra`]).
-pub fn profile_key(term: ProfileTerm) -> ParamKey {
-    ParamKey::Inst(InstItem::Profile(ProfileIndex(
-        ProfileTerm::ALL.iter().position(|t| *t == term).unwrap_or(0),
-    )))
 }

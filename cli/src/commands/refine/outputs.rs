@@ -17,7 +17,7 @@ use bragg_refine::derived::{
     PhaseAmount, SizeStrain,
 };
 use bragg_refine::fit::BoundHit;
-use bragg_refine::key::{CellIndex, InstItem, PhaseItem, ProfileIndex};
+use bragg_refine::key::{CellIndex, PhaseItem};
 use bragg_refine::stats::{bragg_r_factors, PatternFit, ReflectionProfile};
 use bragg_refine::uncertain::Uncertain;
 use bragg_refine::{ParamKey, Refinement};
@@ -234,12 +234,6 @@ fn cell_key(phase: &str, p: CellParam) -> ParamKey {
     ParamKey::phase(phase, PhaseItem::Cell(CellIndex(p.index())))
 }
 
-fn profile_key(t: ProfileTerm) -> ParamKey {
-    ParamKey::Inst(InstItem::Profile(ProfileIndex(
-        ProfileTerm::ALL.iter().position(|x| *x == t).unwrap_or(0),
-    )))
-}
-
 /// The covariance names of (a, b, c, α, β, γ) of a phase: the free parameter each follows,
 /// `None` for a fixed angle or a parameter not in the covariance.
 fn cell_names(phase: &Phase, cov: &Covariance) -> Vec<Option<String>> {
@@ -320,8 +314,8 @@ fn phase_results(
     };
     // Size and strain: the profile is shared by all phases, so only for a single phase.
     let size_strain = if r.model.phases.len() == 1 {
-        let x_key = profile_key(ProfileTerm::X);
-        let y_key = profile_key(ProfileTerm::Y);
+        let x_key = ParamKey::profile(ProfileTerm::X);
+        let y_key = ParamKey::profile(ProfileTerm::Y);
         let (ex, ey) = (esd_of(r, &x_key), esd_of(r, &y_key));
         if ex.is_some() || ey.is_some() {
             let x = r.model.get(Target::Profile(ProfileTerm::X))?;
