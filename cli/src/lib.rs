@@ -52,6 +52,10 @@ pub enum Command {
     /// content, hysteresis, relaxation, tables and figures in DIR, and a report of refined vs
     /// true values.
     Demo(commands::demo::DemoArgs),
+    /// Align scans with a cycler log by time, without fitting: each scan's exposure window,
+    /// mean voltage and current, segment, cycle and x(Li); flags scans outside the log;
+    /// writes OUT.csv (+ OUT.json) and a voltage-vs-time figure with the exposures.
+    Align(commands::align::AlignArgs),
 }
 
 /// Parses command-line arguments (program name first) and runs the command.
@@ -86,5 +90,6 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<()> {
         Command::Relax(args) => commands::relax::run(&args, out),
         Command::Convert(args) => commands::convert::run(&args, out),
         Command::Demo(args) => commands::demo::run(&args, out),
+        Command::Align(args) => commands::align::run(&args, out),
     }
 }

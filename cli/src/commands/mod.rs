@@ -1,4 +1,5 @@
 //! One module per subcommand.
+pub mod align;
 pub mod convert;
 pub mod demo;
 pub mod density;

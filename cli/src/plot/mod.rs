@@ -15,6 +15,7 @@
 //! Design", <https://jfly.uni-koeln.de/color/>; colour maps use viridis (van der Walt & Smith,
 //! 2015, the matplotlib default; see Nuñez, Anderton & Renslow, PLOS ONE 13, e0199239 (2018)).
 
+mod align;
 mod decimate;
 mod draw;
 mod heatmap;
@@ -25,6 +26,7 @@ mod rietveld;
 mod series;
 mod style;
 
+pub use align::{AlignPlot, ExposureBand};
 pub use heatmap::{ColourScale, HeatmapPlot};
 pub use insitu::{insitu_map, InsituMapPlot};
 pub use rietveld::{PhaseTicks, RietveldPlot, DEFAULT_X_LABEL, DEFAULT_Y_LABEL, MAX_CIRCLES};

@@ -1,19 +1,25 @@
-//! The cycler log of `bragg sequential`: each scan's exposure window on the log's clock, and
-//! what the cell did during it (mid time, mean voltage, current direction, cycle, and x(Li)
-//! averaged over the exposure by coulomb counting; [`bragg_refine::analysis::scan_echem`]).
+//! The cycler log of `bragg sequential` and `bragg align`: each scan's exposure window on the
+//! log's clock, and what the cell did during it (mid time, mean voltage and current, current
+//! direction, cycle, and x(Li) averaged over the exposure by coulomb counting;
+//! [`bragg_refine::analysis::scan_echem`]). Both commands go through [`EchemSetup::align`], so
+//! their `time_s`, `voltage_v`, `segment`, `cycle` and `x_li` are the same numbers.
 //!
 //! Windows come from a scan-time table (`--scan-times`, [`bragg_io::scantimes`]) or, without
 //! one, from the scans' header time stamps: the stamp is taken as the start of the exposure,
 //! which lasts `--exposure` seconds (default 0), and is put on the log's clock through the
 //! log's start date-time (both read as naive local times of their computers). A scan whose
-//! window is not wholly inside the log gets no electrochemistry, with a note.
+//! window is not wholly inside the log gets no electrochemistry, with a note and a
+//! [`Placement`] (never an extrapolation).
 
+use super::parse_timestamp;
 use crate::commands::hysteresis::series::{cell_spec, EchemArgs};
 use anyhow::{anyhow, bail, Context, Result};
+use bragg_io::scantimes::ScanId;
 use bragg_io::{EchemLog, ScanTimeTable};
-use bragg_refine::analysis::{scan_echem, CellSpec, EchemTrace, ScanWindow};
+use bragg_refine::analysis::{scan_echem, CellSpec, EchemTrace, ScanEchem, ScanWindow};
 use bragg_refine::sequential::{Echem, ScanRow};
 use clap::Args;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The cycler-log options of `bragg sequential`, checked.
@@ -29,6 +35,101 @@ pub struct EchemSetup {
     pub times: Option<ScanTimeTable>,
     /// Exposure in s after a header time stamp.
     pub exposure_s: f64,
+    /// |I| at or below this (mA) is rest (`--rest-current`; default 1 % of the largest |I|).
+    pub rest_threshold_ma: Option<f64>,
+}
+
+/// A scan to put on the cycler log's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanStamp<'a> {
+    /// 1-based scan number in the series (natural order of the files).
+    pub scan: usize,
+    /// The scan's file as given.
+    pub file: &'a str,
+    /// Its header time stamp in s since 1970 on the scan computer's clock, if any.
+    pub epoch_s: Option<f64>,
+}
+
+/// Where a scan's exposure lies with respect to the cycler log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Wholly inside the log: electrochemistry is computed.
+    Inside,
+    /// Partly inside: no electrochemistry (it would be extrapolated).
+    #[serde(rename = "partly_outside_log")]
+    PartlyOutside,
+    /// Wholly before the log's first record.
+    BeforeLog,
+    /// Wholly after the log's last record.
+    AfterLog,
+    /// No window: no scan-time row and no header time stamp.
+    NoTime,
+}
+
+impl Placement {
+    /// The flag written for the scan: empty when inside the log, else `partly_outside_log`,
+    /// `before_log`, `after_log` or `no_time`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Placement::Inside => "",
+            Placement::PartlyOutside => "partly_outside_log",
+            Placement::BeforeLog => "before_log",
+            Placement::AfterLog => "after_log",
+            Placement::NoTime => "no_time",
+        }
+    }
+}
+
+/// One scan on the cycler log's clock (see [`EchemSetup::align`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aligned {
+    /// 1-based scan number.
+    pub scan: usize,
+    /// The scan's file as given.
+    pub file: String,
+    /// Exposure window in s on the log's clock, when known.
+    pub window: Option<ScanWindow>,
+    /// Where the window lies with respect to the log.
+    pub placement: Placement,
+    /// Fraction of the window inside the log's time span (0…1; a zero-length window counts
+    /// 1 inside, 0 outside).
+    pub coverage: f64,
+    /// What the cell did during the exposure; `None` unless the window is inside the log.
+    pub echem: Option<ScanEchem>,
+}
+
+/// The placement of window `w` in the log span `first..last` (tolerance `tol` s) and the
+/// fraction of `w` inside it.
+fn placement_of(w: ScanWindow, first: f64, last: f64, tol: f64) -> (Placement, f64) {
+    let overlap = (w.end_s.min(last) - w.start_s.max(first)).max(0.0);
+    let len = w.end_s - w.start_s;
+    let inside = w.start_s >= first - tol && w.end_s <= last + tol;
+    let coverage = if len > 0.0 { (overlap / len).min(1.0) } else { f64::from(u8::from(inside)) };
+    let placement = if inside {
+        Placement::Inside
+    } else if w.end_s < first - tol {
+        Placement::BeforeLog
+    } else if w.start_s > last + tol {
+        Placement::AfterLog
+    } else {
+        Placement::PartlyOutside
+    };
+    (placement, if inside { 1.0 } else { coverage })
+}
+
+/// The scan files of a series from the SCANS arguments (files, folders, glob patterns) in
+/// the natural order of their paths, numbered 1, 2, … as `bragg sequential` numbers them.
+pub fn expand_scans(args: &[String]) -> Result<Vec<PathBuf>> {
+    super::files::expand(args)
+}
+
+/// The header time stamp of a scan file in s since 1970 on its own clock
+/// ([`super::parse_timestamp`]), `None` when the header has none. Errors: an unreadable scan.
+pub fn header_epoch_s(path: &Path) -> Result<Option<f64>> {
+    let scan = bragg_io::read_powder(path)
+        .with_context(|| format!("cannot read the scan {}", path.display()))?;
+    Ok(scan.meta.timestamp.as_deref().and_then(parse_timestamp))
 }
 
 /// The cycler-log options of `bragg sequential`.
@@ -36,7 +137,7 @@ pub struct EchemSetup {
 pub struct EchemOptions {
     /// Cycler log on the scans' clock (BioLogic .mpt/.mpr, Neware .ndax, Arbin, Maccor, or a
     /// CSV naming time in s, voltage in V and current in mA): adds time_s, x_li, voltage_v,
-    /// segment and cycle per scan and runs the hysteresis analysis into OUTDIR.
+    /// segment and cycle per scan (`bragg sequential` also runs the hysteresis analysis).
     #[arg(long = "echem", value_name = "LOG")]
     pub log: Option<PathBuf>,
     /// CSV of each scan's exposure (scan number or file; start and end as seconds on the
@@ -152,7 +253,14 @@ impl EchemSetup {
                 path.display()
             );
         }
-        Ok(Some(EchemSetup { log, trace, cell, times, exposure_s }))
+        Ok(Some(EchemSetup {
+            log,
+            trace,
+            cell,
+            times,
+            exposure_s,
+            rest_threshold_ma: o.rest_current_ma,
+        }))
     }
 
     /// The exposure window of every file from the scan-time table (none without a table).
@@ -183,16 +291,35 @@ impl EchemSetup {
         self.log.start.map(|t| t.and_utc().timestamp_micros() as f64 * 1e-6)
     }
 
-    /// Fills `time_s` (mid time on the log's clock) and the electrochemistry of each row;
-    /// `windows[scan − 1]` from the table when given, else from the row's header time stamp.
-    /// Returns notes for rows left empty. Errors: header time stamps needed but the log has no
-    /// start date-time.
-    pub fn fill(
+    /// First and last time of the log's trace in s.
+    pub fn span_s(&self) -> Result<(f64, f64)> {
+        match (self.trace.time_s.first(), self.trace.time_s.last()) {
+            (Some(&a), Some(&b)) => Ok((a, b)),
+            _ => bail!("the cycler log {} is empty", self.log.source.display()),
+        }
+    }
+
+    /// The scan-time table's name of a file's row (its scan number or file name), when a
+    /// table is given and has a row for the file.
+    pub fn table_id(&self, file: &str) -> Option<String> {
+        let row = self.times.as_ref()?.find(file)?;
+        Some(match &row.scan {
+            ScanId::Number(n) => n.to_string(),
+            ScanId::File(f) => f.clone(),
+        })
+    }
+
+    /// Puts every scan on the log's clock and computes what the cell did during its exposure
+    /// (the coupling of `bragg sequential` and `bragg align`): the window is
+    /// `windows[scan − 1]` from the table when given, else the header time stamp on the log's
+    /// clock lasting `--exposure` s; a window wholly inside the log gets
+    /// [`scan_echem`]'s time-weighted means, any other gets none and its [`Placement`].
+    /// Errors: header time stamps needed but the log has no start date-time; an empty log.
+    pub fn align(
         &self,
-        rows: &mut [ScanRow],
+        scans: &[ScanStamp<'_>],
         table_windows: Option<&[ScanWindow]>,
-    ) -> Result<Vec<String>> {
-        let mut notes = Vec::new();
+    ) -> Result<Vec<Aligned>> {
         let log_epoch = match table_windows {
             Some(_) => None,
             None => Some(self.log_epoch_s().ok_or_else(|| {
@@ -203,60 +330,107 @@ impl EchemSetup {
                 )
             })?),
         };
-        let (first, last) = match (self.trace.time_s.first(), self.trace.time_s.last()) {
-            (Some(&a), Some(&b)) => (a, b),
-            _ => bail!("the cycler log is empty"),
-        };
+        let (first, last) = self.span_s()?;
         let tol = 1e-9 * (last - first).abs().max(1.0);
         // Without a cell, x is not reported: any positive mass and molar mass give the rest.
         let spec = self.cell.unwrap_or(CellSpec {
             active_mass_mg: 1.0,
             molar_mass_g_mol: 1.0,
             x0: 0.0,
-            rest_threshold_ma: None,
+            rest_threshold_ma: self.rest_threshold_ma,
         });
+        let mut out: Vec<Aligned> = Vec::with_capacity(scans.len());
         let mut inside: Vec<(usize, ScanWindow)> = Vec::new();
-        for (k, row) in rows.iter_mut().enumerate() {
-            row.echem = Echem::default();
+        for (k, s) in scans.iter().enumerate() {
             let window = match (table_windows, log_epoch) {
-                (Some(w), _) => w.get(row.scan.wrapping_sub(1)).copied(),
-                (None, Some(origin)) => row.meta.epoch_s.map(|t| ScanWindow {
+                (Some(w), _) => w.get(s.scan.wrapping_sub(1)).copied(),
+                (None, Some(origin)) => s.epoch_s.map(|t| ScanWindow {
                     start_s: t - origin,
                     end_s: t - origin + self.exposure_s,
                 }),
                 (None, None) => None,
             };
-            let Some(w) = window else {
-                row.time_s = None;
-                notes.push(format!(
-                    "scan {} ({}): no time stamp in its header, no electrochemistry",
-                    row.scan, row.file
-                ));
-                continue;
+            let (placement, coverage) = match window {
+                None => (Placement::NoTime, 0.0),
+                Some(w) => placement_of(w, first, last, tol),
             };
-            row.time_s = Some(w.mid_s());
-            if w.start_s < first - tol || w.end_s > last + tol {
-                notes.push(format!(
-                    "scan {} ({}): exposure {:.1}..{:.1} s is not inside the cycler log \
-                     ({first:.1}..{last:.1} s), no electrochemistry",
-                    row.scan, row.file, w.start_s, w.end_s
-                ));
-                continue;
+            if placement == Placement::Inside {
+                if let Some(w) = window {
+                    inside.push((k, w));
+                }
             }
-            inside.push((k, w));
+            out.push(Aligned {
+                scan: s.scan,
+                file: s.file.to_string(),
+                window,
+                placement,
+                coverage,
+                echem: None,
+            });
         }
         let windows: Vec<ScanWindow> = inside.iter().map(|(_, w)| *w).collect();
         let e = scan_echem(&self.trace, &spec, &windows)
             .map_err(|e| anyhow!("aligning the scans with the cycler log: {e}"))?;
-        for ((k, _), e) in inside.iter().zip(&e) {
-            if let Some(row) = rows.get_mut(*k) {
-                row.echem = Echem {
+        for ((k, _), e) in inside.iter().zip(e) {
+            if let Some(a) = out.get_mut(*k) {
+                a.echem = Some(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Why a scan has no electrochemistry (`None` when it has): the notes of `bragg
+    /// sequential` and `bragg align`.
+    pub fn note(&self, a: &Aligned) -> Option<String> {
+        let (first, last) = self.span_s().unwrap_or((f64::NAN, f64::NAN));
+        match (a.placement, a.window) {
+            (Placement::Inside, _) => None,
+            (Placement::NoTime, _) | (_, None) => Some(format!(
+                "scan {} ({}): no time stamp in its header, no electrochemistry",
+                a.scan, a.file
+            )),
+            (_, Some(w)) => {
+                let how = if w.end_s < first {
+                    format!(": it ends {:.1} s before the log starts;", first - w.end_s)
+                } else if w.start_s > last {
+                    format!(": it starts {:.1} s after the log ends;", w.start_s - last)
+                } else {
+                    format!(": only {:.0} % of it is;", 100.0 * a.coverage)
+                };
+                Some(format!(
+                    "scan {} ({}): exposure {:.1}..{:.1} s is not inside the cycler log \
+                     ({first:.1}..{last:.1} s){how} no electrochemistry",
+                    a.scan, a.file, w.start_s, w.end_s
+                ))
+            }
+        }
+    }
+
+    /// Fills `time_s` (mid time on the log's clock) and the electrochemistry of each row
+    /// through [`align`](Self::align), with the scans' header time stamps from
+    /// `row.meta.epoch_s`. Returns notes for rows left empty. Errors: those of `align`.
+    pub fn fill(
+        &self,
+        rows: &mut [ScanRow],
+        table_windows: Option<&[ScanWindow]>,
+    ) -> Result<Vec<String>> {
+        let stamps: Vec<ScanStamp<'_>> = rows
+            .iter()
+            .map(|r| ScanStamp { scan: r.scan, file: &r.file, epoch_s: r.meta.epoch_s })
+            .collect();
+        let aligned = self.align(&stamps, table_windows)?;
+        let notes = aligned.iter().filter_map(|a| self.note(a)).collect();
+        for (row, a) in rows.iter_mut().zip(&aligned) {
+            row.time_s = a.window.map(|w| w.mid_s());
+            row.echem = match &a.echem {
+                Some(e) => Echem {
                     x_li: self.cell.map(|_| e.x_li),
                     voltage_v: Some(e.voltage_v),
                     segment: Some(e.state.as_str().to_string()),
                     cycle: Some(e.cycle),
-                };
-            }
+                },
+                None => Echem::default(),
+            };
         }
         Ok(notes)
     }
