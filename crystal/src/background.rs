@@ -221,6 +221,46 @@ impl ChebyshevBackground {
         Ok(())
     }
 
+    /// T_k at every point of `two_theta_deg` into `out` (the Jacobian column ∂y_bkg/∂c_k over
+    /// a grid), by the recurrence T_{n+1} = 2x·T_n − T_{n−1} run over whole columns so that it
+    /// vectorises. Errors: `k` ≥ [`ChebyshevBackground::len`] or slices of unequal length.
+    pub fn basis_column_into(
+        &self,
+        two_theta_deg: &[f64],
+        k: usize,
+        out: &mut [f64],
+    ) -> Result<()> {
+        if k >= self.coeffs.len() || two_theta_deg.len() != out.len() {
+            return Err(Error::Model(format!(
+                "background basis column T_{k}: {} terms, {} abscissae, output of length {}",
+                self.coeffs.len(),
+                two_theta_deg.len(),
+                out.len()
+            )));
+        }
+        let x: Vec<f64> = two_theta_deg.iter().map(|&t| self.reduced_x(t)).collect();
+        match k {
+            0 => out.iter_mut().for_each(|o| *o = 1.0),
+            1 => out.copy_from_slice(&x),
+            _ => {
+                // (T_{n−1}, T_n) rolled forward to n = k − 1, then T_k written into `out`.
+                let mut prev = vec![1.0; x.len()];
+                let mut cur = x.clone();
+                for _ in 2..k {
+                    for ((p, c), xi) in prev.iter_mut().zip(cur.iter_mut()).zip(&x) {
+                        let next = 2.0 * xi * *c - *p;
+                        *p = *c;
+                        *c = next;
+                    }
+                }
+                for (((o, p), c), xi) in out.iter_mut().zip(&prev).zip(&cur).zip(&x) {
+                    *o = 2.0 * xi * c - p;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// [`ChebyshevBackground::basis_into`] returning a new vector.
     pub fn basis(&self, two_theta_deg: f64) -> Vec<f64> {
         let mut out = vec![0.0; self.coeffs.len()];
@@ -290,6 +330,22 @@ mod tests {
                 assert!((bn - fd).abs() < 1e-9, "{t} {n}");
             }
         }
+    }
+
+    /// The column form equals cos(k·acos x) (the closed form of T_k on [−1, 1]).
+    #[test]
+    fn basis_columns_are_chebyshev_polynomials() {
+        let bg = ChebyshevBackground::new(vec![0.0; 9], 10.0, 90.0).unwrap();
+        let grid: Vec<f64> = (0..=80).map(|i| 10.0 + i as f64).collect();
+        let mut col = vec![0.0; grid.len()];
+        for k in 0..9 {
+            bg.basis_column_into(&grid, k, &mut col).unwrap();
+            for (t, v) in grid.iter().zip(&col) {
+                let x: f64 = (2.0 * (t - 10.0) / 80.0 - 1.0).clamp(-1.0, 1.0);
+                assert!((v - (k as f64 * x.acos()).cos()).abs() < 1e-12, "T_{k}({x})");
+            }
+        }
+        assert!(bg.basis_column_into(&grid, 9, &mut col).is_err());
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl Covariance {
         if !(chi2_sum.is_finite() && chi2_sum >= 0.0) {
             return Err(Error::InvalidInput(format!("χ² = {chi2_sum} must be finite and ≥ 0")));
         }
-        let a = jw.tr_mul(jw);
+        let a = normal_matrix(jw);
         Self::from_normal_matrix(&a, chi2_sum / (n_points - p) as f64, names, options)
     }
 
@@ -575,4 +575,35 @@ mod tests {
         assert_eq!(json["matrix"].as_array().unwrap().len(), 2);
         assert_eq!(json["correlation"][0][0], 1.0);
     }
+}
+
+/// Σ aᵢbᵢ with eight independent partial sums, so that the loop vectorises (a single running
+/// sum cannot be reordered by the compiler).
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+/// The normal matrix JᵀJ of a column-major J (symmetric; each entry one vectorised dot
+/// product of two contiguous columns, the upper triangle mirrored).
+pub(crate) fn normal_matrix(j: &DMatrix<f64>) -> DMatrix<f64> {
+    let n = j.ncols();
+    let m = j.nrows().max(1);
+    let columns: Vec<&[f64]> = j.as_slice().chunks_exact(m).collect();
+    let mut g = DMatrix::zeros(n, n);
+    for a in 0..n {
+        for b in a..n {
+            let v = dot(columns[a], columns[b]);
+            g[(a, b)] = v;
+            g[(b, a)] = v;
+        }
+    }
+    g
 }

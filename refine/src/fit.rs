@@ -323,7 +323,8 @@ impl Refinement {
             bounds: &bounds,
             y_obs: &self.observations.y_obs,
             sqrt_w: &sqrt_w,
-            last_residuals: RefCell::new(None),
+            compress: self.observations.len() >= 2 * (reduction.independent.len() + 1),
+            pending: RefCell::new(None),
             last_jacobian: RefCell::new(None),
             hits: RefCell::new(Vec::new()),
         };
@@ -610,7 +611,11 @@ struct Problem<'a> {
     maps: Vec<BoundMap>,
     y_obs: &'a [f64],
     sqrt_w: &'a [f64],
-    last_residuals: RefCell<Option<DVector<f64>>>,
+    /// Hand the minimiser the compressed (n + 1)-row problem (see [`compress`]).
+    compress: bool,
+    /// At the point of the last `residuals()` call (compressed mode): the compressed
+    /// Jacobian and the weighted parameter-space Jacobian.
+    pending: RefCell<Option<(DMatrix<f64>, DMatrix<f64>)>>,
     last_jacobian: RefCell<Option<DMatrix<f64>>>,
     hits: RefCell<Vec<BoundHit>>,
 }
@@ -659,10 +664,9 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
 
     fn set_params(&mut self, u: &DVector<f64>) {
         self.u = u.clone();
-        let ok = self.set_u(u);
-        if !ok {
-            *self.last_residuals.borrow_mut() = None;
-        }
+        // A rejected value leaves the model unchanged; `residuals` then answers with a large
+        // residual so the minimiser shrinks its step.
+        let _ = self.set_u(u);
     }
 
     fn params(&self) -> DVector<f64> {
@@ -671,40 +675,61 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
 
     fn residuals(&self) -> Option<DVector<f64>> {
         let model = self.model.borrow();
-        match self.evaluator.evaluate(&model, &[], None) {
+        let m = self.y_obs.len();
+        if !self.compress {
+            return Some(match self.evaluator.evaluate(&model, &[], None) {
+                Ok(e) if e.total.iter().all(|v| v.is_finite()) => self.weighted_residuals(&e.total),
+                _ => self.rejection(m),
+            });
+        }
+        // Compressed mode: the Jacobian is computed with the residuals (one evaluation per
+        // point instead of two at every accepted step) and the minimiser gets (r̃, J̃).
+        let mut jp = DMatrix::zeros(m, self.targets.len());
+        let n = self.u.len();
+        let outcome = match self.evaluator.evaluate(&model, self.targets, Some(&mut jp)) {
             Ok(e) if e.total.iter().all(|v| v.is_finite()) => {
-                let r = DVector::from_iterator(
-                    self.y_obs.len(),
-                    e.total.iter().zip(self.y_obs).zip(self.sqrt_w).map(|((c, o), w)| (c - o) * w),
-                );
-                *self.last_residuals.borrow_mut() = Some(r.clone());
-                Some(r)
+                let r = self.weighted_residuals(&e.total);
+                let ju = self.weighted_jacobian(jp);
+                if ju.iter().all(|v| v.is_finite()) {
+                    compress(&ju, &self.map_derivatives(), &r).map(|(rt, jt)| (rt, jt, ju))
+                } else {
+                    None
+                }
             }
-            // An unphysical step (negative width², NaN): answer with large residuals so the
-            // minimiser rejects the step and shrinks its trust region.
-            _ => {
-                let n = self.y_obs.len();
-                let big =
-                    self.y_obs.iter().zip(self.sqrt_w).map(|(o, w)| (o.abs() + 1.0) * w * 1e3);
-                Some(DVector::from_iterator(n, big))
+            _ => None,
+        };
+        match outcome {
+            Some((rt, jt, ju)) => {
+                *self.pending.borrow_mut() = Some((jt, ju));
+                Some(rt)
+            }
+            None => {
+                *self.pending.borrow_mut() = None;
+                let big = self.rejection(m).norm();
+                let mut rt = DVector::zeros(n + 1);
+                rt[n] = big;
+                Some(rt)
             }
         }
     }
 
     fn jacobian(&self) -> Option<DMatrix<f64>> {
+        if self.compress {
+            // The minimiser asks for the Jacobian only at the point of its last residuals.
+            let mut pending = self.pending.borrow_mut();
+            let (jt, ju) = pending.take()?;
+            *self.last_jacobian.borrow_mut() = Some(ju);
+            return Some(jt);
+        }
         let model = self.model.borrow();
         let mut jp = DMatrix::zeros(self.y_obs.len(), self.targets.len());
         self.evaluator.evaluate(&model, self.targets, Some(&mut jp)).ok()?;
-        let mut ju = jp * &self.reduction.t;
-        for (mut row, w) in ju.row_iter_mut().zip(self.sqrt_w) {
-            row *= *w;
-        }
+        let mut ju = self.weighted_jacobian(jp);
         // Cached in parameter space (for the covariance), then chained through the bound maps.
         if ju.iter().all(|v| v.is_finite()) {
             *self.last_jacobian.borrow_mut() = Some(ju.clone());
         }
-        for (j, (x, m)) in self.u.iter().zip(&self.maps).enumerate() {
-            let d = m.forward(*x).1;
+        for (j, d) in self.map_derivatives().into_iter().enumerate() {
             if d != 1.0 {
                 ju.column_mut(j).scale_mut(d);
             }
@@ -715,6 +740,107 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
             None
         }
     }
+}
+
+impl Problem<'_> {
+    /// (y_calc − y_obs)·√w.
+    fn weighted_residuals(&self, total: &[f64]) -> DVector<f64> {
+        DVector::from_iterator(
+            self.y_obs.len(),
+            total.iter().zip(self.y_obs).zip(self.sqrt_w).map(|((c, o), w)| (c - o) * w),
+        )
+    }
+
+    /// An unphysical step (negative width², NaN): large residuals, so the minimiser rejects
+    /// the step and shrinks its trust region.
+    fn rejection(&self, m: usize) -> DVector<f64> {
+        DVector::from_iterator(
+            m,
+            self.y_obs.iter().zip(self.sqrt_w).map(|(o, w)| (o.abs() + 1.0) * w * 1e3),
+        )
+    }
+
+    /// √w·∂y/∂p·T: the weighted Jacobian in the independent parameters.
+    fn weighted_jacobian(&self, jp: DMatrix<f64>) -> DMatrix<f64> {
+        let t = &self.reduction.t;
+        let mut ju = if t.is_square() && t.is_identity(0.0) { jp } else { jp * t };
+        let m = self.sqrt_w.len();
+        for column in ju.as_mut_slice().chunks_exact_mut(m) {
+            for (v, w) in column.iter_mut().zip(self.sqrt_w) {
+                *v *= w;
+            }
+        }
+        ju
+    }
+
+    /// dp_I/dv of each bound map at the current variables.
+    fn map_derivatives(&self) -> Vec<f64> {
+        self.u.iter().zip(&self.maps).map(|(x, m)| m.forward(*x).1).collect()
+    }
+}
+
+/// Compresses a least-squares problem (residuals r, m × n Jacobian J·diag(d)) to n + 1 rows
+/// with the same normal matrix, gradient and residual norm — so the same Levenberg–Marquardt
+/// steps, trust region and convergence tests (MINPACK's use only JᵀJ, Jᵀr and ‖r‖) — at a
+/// cost of m·n² / 2 for JᵀJ instead of the minimiser's 2·m·n² pivoted QR of J.
+///
+/// With G = JᵀJ (scaled to unit diagonal, S⁻¹GS⁻¹ = VΛVᵀ) and g = Jᵀr: J̃ = [Λ^½VᵀS; 0],
+/// r̃ = [Λ^−½VᵀS⁻¹g; ρ] with ρ² = ‖r‖² − ‖Λ^−½VᵀS⁻¹g‖² (the part of r no step can reduce);
+/// then J̃ᵀJ̃ = G, J̃ᵀr̃ = g and ‖r̃‖ = ‖r‖. Directions with λ below 10⁻¹⁴·λ_max are left out
+/// of r̃ (g has no component there): a rank-deficient J stays rank-deficient in J̃, and the
+/// minimiser's pivoted QR still sees it. Returns None for a non-finite input.
+fn compress(
+    ju: &DMatrix<f64>,
+    map_derivatives: &[f64],
+    r: &DVector<f64>,
+) -> Option<(DVector<f64>, DMatrix<f64>)> {
+    let n = ju.ncols();
+    let d = DVector::from_column_slice(map_derivatives);
+    let mut g = crate::covariance::normal_matrix(ju);
+    let m = ju.nrows().max(1);
+    let mut grad = DVector::from_iterator(
+        n,
+        ju.as_slice().chunks_exact(m).map(|c| crate::covariance::dot(c, r.as_slice())),
+    );
+    for a in 0..n {
+        grad[a] *= d[a];
+        for b in 0..n {
+            g[(a, b)] *= d[a] * d[b];
+        }
+    }
+    let s: Vec<f64> =
+        (0..n).map(|k| if g[(k, k)] > 0.0 { g[(k, k)].sqrt() } else { 1.0 }).collect();
+    let mut gs = g.clone();
+    for a in 0..n {
+        for b in 0..n {
+            gs[(a, b)] /= s[a] * s[b];
+        }
+    }
+    if !gs.iter().all(|v| v.is_finite()) || !grad.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let eig = nalgebra::SymmetricEigen::new(gs);
+    let lmax = eig.eigenvalues.iter().copied().fold(0.0_f64, f64::max);
+    let mut jt = DMatrix::zeros(n + 1, n);
+    let mut rt = DVector::zeros(n + 1);
+    let mut reducible = 0.0;
+    for i in 0..n {
+        let lambda = eig.eigenvalues[i];
+        if !(lambda > 1e-14 * lmax) {
+            continue;
+        }
+        let v = eig.eigenvectors.column(i);
+        let root = lambda.sqrt();
+        let mut proj = 0.0;
+        for k in 0..n {
+            jt[(i, k)] = root * v[k] * s[k];
+            proj += v[k] * grad[k] / s[k];
+        }
+        rt[i] = proj / root;
+        reducible += rt[i] * rt[i];
+    }
+    rt[n] = (r.norm_squared() - reducible).max(0.0).sqrt();
+    Some((rt, jt))
 }
 
 /// Warnings for reflections inside the fitted range whose profile widths needed the floor.

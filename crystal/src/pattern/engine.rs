@@ -252,13 +252,13 @@ impl Evaluator {
                 )));
             }
             j.fill(0.0);
-            // Background columns: ∂y/∂b_n = T_n(x).
-            let mut basis = vec![0.0; model.background.len()];
-            for (i, &t) in self.grid.iter().enumerate() {
-                model.background.basis_into(t, &mut basis)?;
-                for (col, target) in targets.iter().enumerate() {
-                    if let Target::Background(k) = *target {
-                        j[(i, col)] = basis.get(k).copied().unwrap_or(0.0);
+            // Background columns: ∂y/∂b_n = T_n(x) (0 for a coefficient the model lacks).
+            let data = j.as_mut_slice();
+            for (col, target) in targets.iter().enumerate() {
+                if let Target::Background(k) = *target {
+                    if k < model.background.len() {
+                        let column = &mut data[col * n..(col + 1) * n];
+                        model.background.basis_column_into(&self.grid, k, column)?;
                     }
                 }
             }
