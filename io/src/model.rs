@@ -417,10 +417,16 @@ pub fn read_model(path: &Path) -> Result<LoadedModel> {
 /// Parses model text (TOML) without building it; errors carry the line of the offending key.
 pub fn parse_model(text: &str, path: &Path) -> Result<ModelFile> {
     toml::from_str(text).map_err(|e| {
-        let line =
-            e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(0);
+        let line = e.span().map_or(0, |s| line_of_offset(text, s.start));
         Error::Parse { path: path.to_path_buf(), line, message: e.message().to_string() }
     })
+}
+
+/// 1-based line of byte `offset` in `text`: one plus the number of `'\n'` before it (an
+/// offset at the start of a line belongs to that line; offsets past the end are clamped).
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes().get(..end).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) + 1
 }
 
 impl ModelFile {
@@ -738,5 +744,25 @@ mod tests {
             "{BASE}\n[refine]\nconstraints = [{{ kind = \"site_total\", phase = \"A\", site = \"B\", x = 1 }}]\n"
         );
         assert!(parse_model(&text, Path::new("m.toml")).is_err());
+    }
+
+    #[test]
+    fn error_at_the_start_of_a_line_names_that_line() {
+        // BASE has 6 lines; line 7 is blank, line 8 `[refine]`, line 9 the misspelt key,
+        // which starts its line (the span begins right after a '\n').
+        let text = format!("{BASE}\n[refine]\nparms = [\"LTNO.cell.a\"]\n");
+        let offset = text.find("parms").unwrap();
+        assert_eq!(text.as_bytes()[offset - 1], b'\n');
+        let err = parse_model(&text, Path::new("m.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("m.toml:9:"), "{err}");
+        // A duplicate table header at the very start of line 3.
+        let err = parse_model("a = 1\n\n[x]\n[x]\n", Path::new("d.toml")).unwrap_err();
+        let Error::Parse { line, .. } = err else { panic!("{err}") };
+        assert_eq!(line, 4);
+        // The helper itself: offsets 0, just after and just before a newline, and past the end.
+        assert_eq!(line_of_offset("ab\ncd", 0), 1);
+        assert_eq!(line_of_offset("ab\ncd", 2), 1);
+        assert_eq!(line_of_offset("ab\ncd", 3), 2);
+        assert_eq!(line_of_offset("ab\ncd\n", 99), 3);
     }
 }

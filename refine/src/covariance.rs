@@ -303,6 +303,37 @@ fn null_parameters(
     (0..p).filter(|&i| flagged[i]).map(|i| names[i].clone()).collect()
 }
 
+/// Σ aᵢbᵢ with eight independent partial sums, so that the loop vectorises (a single running
+/// sum cannot be reordered by the compiler).
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+/// The normal matrix JᵀJ of a column-major J (symmetric; each entry one vectorised dot
+/// product of two contiguous columns, the upper triangle mirrored).
+pub(crate) fn normal_matrix(j: &DMatrix<f64>) -> DMatrix<f64> {
+    let n = j.ncols();
+    let m = j.nrows().max(1);
+    let columns: Vec<&[f64]> = j.as_slice().chunks_exact(m).collect();
+    let mut g = DMatrix::zeros(n, n);
+    for a in 0..n {
+        for b in a..n {
+            let v = dot(columns[a], columns[b]);
+            g[(a, b)] = v;
+            g[(b, a)] = v;
+        }
+    }
+    g
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,35 +606,4 @@ mod tests {
         assert_eq!(json["matrix"].as_array().unwrap().len(), 2);
         assert_eq!(json["correlation"][0][0], 1.0);
     }
-}
-
-/// Σ aᵢbᵢ with eight independent partial sums, so that the loop vectorises (a single running
-/// sum cannot be reordered by the compiler).
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f64>() + tail
-}
-
-/// The normal matrix JᵀJ of a column-major J (symmetric; each entry one vectorised dot
-/// product of two contiguous columns, the upper triangle mirrored).
-pub(crate) fn normal_matrix(j: &DMatrix<f64>) -> DMatrix<f64> {
-    let n = j.ncols();
-    let m = j.nrows().max(1);
-    let columns: Vec<&[f64]> = j.as_slice().chunks_exact(m).collect();
-    let mut g = DMatrix::zeros(n, n);
-    for a in 0..n {
-        for b in a..n {
-            let v = dot(columns[a], columns[b]);
-            g[(a, b)] = v;
-            g[(b, a)] = v;
-        }
-    }
-    g
 }

@@ -826,7 +826,7 @@ fn compress(
     let mut reducible = 0.0;
     for i in 0..n {
         let lambda = eig.eigenvalues[i];
-        if !(lambda > 1e-14 * lmax) {
+        if lambda.is_nan() || lambda <= 1e-14 * lmax {
             continue;
         }
         let v = eig.eigenvectors.column(i);

@@ -337,13 +337,7 @@ pub fn read_echem(path: impl AsRef<Path>) -> Result<EchemLog> {
         "mpt" => return biologic_mpt::read_mpt(path),
         "mpr" => return biologic_mpr::read_mpr(path),
         "ndax" => return neware::read_ndax(path),
-        "xlsx" | "xls" => {
-            return Err(Error::ParseBinary {
-                path: path.to_path_buf(),
-                offset: 0,
-                message: "Excel workbooks are not read; export the sheet as CSV".into(),
-            })
-        }
+        "xlsx" | "xls" => return arbin::read_arbin_excel(path),
         _ => {}
     }
     let text = text::read_text(path)?;

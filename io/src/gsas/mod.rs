@@ -333,6 +333,29 @@ fn record_points(
     Ok((out, fixed))
 }
 
+/// The general path of an FXY/FXYE data line: `want` whitespace-separated numbers (x, y and,
+/// for FXYE, esd), with messages naming the line and the column.
+fn fxy_values(line: &str, want: usize, line_no: usize, path: &Path) -> Result<[f64; 3]> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    if f.len() != want {
+        return Err(Error::Data {
+            path: path.to_path_buf(),
+            line: line_no,
+            message: format!(
+                "{} columns; {} lines hold {want} (x in centidegrees, y{})",
+                f.len(),
+                if want == 3 { "FXYE" } else { "FXY" },
+                if want == 3 { ", esd" } else { "" }
+            ),
+        });
+    }
+    let mut v = [0.0; 3];
+    for (k, s) in f.iter().enumerate() {
+        v[k] = number(s.as_bytes(), &format!("column {}", k + 1), line_no, path)?;
+    }
+    Ok(v)
+}
+
 /// Header information shared by every bank: title, instrument file, `#` comments.
 fn header_meta(lines: &[&str]) -> PowderMetadata {
     let mut meta = PowderMetadata::new(PowderFormat::Gsas);
@@ -464,22 +487,12 @@ fn parse_bank(
             }
             BankType::Fxy | BankType::Fxye => {
                 let want = if h.kind == BankType::Fxye { 3 } else { 2 };
-                let f: Vec<&str> = line.split_whitespace().collect();
-                if f.len() != want {
-                    return Err(data_err(
-                        line_no,
-                        format!(
-                            "{} columns; {} lines hold {want} (x in centidegrees, y{})",
-                            f.len(),
-                            if want == 3 { "FXYE" } else { "FXY" },
-                            if want == 3 { ", esd" } else { "" }
-                        ),
-                    ));
-                }
-                let mut v = [0.0; 3];
-                for (k, s) in f.iter().enumerate() {
-                    v[k] = number(s.as_bytes(), &format!("column {}", k + 1), line_no, path)?;
-                }
+                // Fast path (no allocation): an ASCII line of `want` finite numbers; anything
+                // else takes the general path below for its verdict and message.
+                let v = match crate::xye::fast_values_with(line, want, crate::xye::is_ascii_ws) {
+                    Some(v) => v,
+                    None => fxy_values(line, want, line_no, path)?,
+                };
                 let x = v[0] / 100.0;
                 if let Some(&prev) = tth.last() {
                     if x <= prev {
