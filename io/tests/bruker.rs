@@ -103,6 +103,12 @@ fn raw_truncated_corrupted_and_wrong_magic() {
     let mut z = b.clone();
     z[12..16].copy_from_slice(&0f32.to_le_bytes());
     assert_eq!(offset(raw(&z).unwrap_err()), 12);
+    // A step below the resolution of 2θ (found by the fuzzer): no two points would differ.
+    let mut z = b.clone();
+    z[12..16].copy_from_slice(&1e-30f32.to_le_bytes());
+    let e = raw(&z).unwrap_err();
+    assert!(e.to_string().contains("no distinct 2θ"), "{e}");
+    assert_eq!(offset(e), 12);
     // Deterministic corruption never panics.
     let mut state = 99u64;
     for _ in 0..300 {

@@ -118,7 +118,14 @@ impl Bytes<'_> {
                     format!("count {v} of point {} must be finite and non-negative", i + 1),
                 ));
             }
-            tth.push(start + i as f64 * step);
+            let t = start + i as f64 * step;
+            if !t.is_finite() || tth.last().is_some_and(|&prev| t <= prev) {
+                return Err(self.err(
+                    step_offset,
+                    format!("step size {step}° gives no distinct 2θ at point {} (2θ = {t})", i + 1),
+                ));
+            }
+            tth.push(t);
             y.push(v);
             esd.push(v.sqrt());
         }
