@@ -55,6 +55,32 @@ fn lab_instrument(l1: f64, l2: f64, ratio: f64, k_mono: f64) -> Instrument {
     }
 }
 
+/// The PbSO4 round-robin X-ray refinement (PBSO4.XRA, the round robin's CIF) up to
+/// `hi_deg` 2θ with `n_bkg` Chebyshev terms; None (with a note) without the shared data.
+fn pbso4(instrument: Instrument, hi_deg: f64, n_bkg: usize) -> Option<Refinement> {
+    let data = shared("pbso4-roundrobin/PBSO4.XRA")?;
+    let cif = shared("pbso4-roundrobin/PbSO4-Wyckoff.cif")?;
+    let scan = bragg_io::read_powder(&data).unwrap();
+    let mut phase = bragg_io::read_cif(&cif).unwrap().remove(0).phase;
+    phase.name = "PbSO4".into();
+    let d = &scan.data;
+    let keep: Vec<usize> =
+        (0..d.two_theta_deg.len()).filter(|&i| d.two_theta_deg[i] <= hi_deg).collect();
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let esd = d.esd.as_deref().map(pick);
+    let obs =
+        Observations::new(&pick(&d.two_theta_deg), &pick(&d.intensity), esd.as_deref(), None, &[])
+            .unwrap();
+    let mut bkg = vec![0.0; n_bkg];
+    bkg[0] = 150.0;
+    let model = PatternModel {
+        instrument,
+        phases: vec![PhaseContribution::new(phase, 1e-4)],
+        background: ChebyshevBackground::new(bkg, 10.0, hi_deg).unwrap(),
+    };
+    Some(Refinement::new(model, obs).unwrap())
+}
+
 /// PbSO4, IUCr CPD round robin (Hill 1992), lab Cu Kα1/Kα2: FullProf reaches Rwp 10.1 %
 /// (points with Bragg contributions; 10.3 % over all points) with a = 8.48568(13),
 /// b = 5.40248(8), c = 6.96455(11) Å (pbsox.sum). GSAS-II's joint X-ray + neutron fit of the
@@ -64,33 +90,14 @@ fn lab_instrument(l1: f64, l2: f64, ratio: f64, k_mono: f64) -> Instrument {
 /// bragg's X-ray-only fit reproduces the GSAS-II joint cell within its esds and beats
 /// FullProf's Rwp, but lies 0.064 % below FullProf's cell (≈ 40 esd): a tanθ-like difference
 /// of peak positions that the two asymmetry models (FCJ here, Bérar–Baldinozzi with P3 = 1.23
-/// in FullProf) and the free zero trade against the cell. The test asserts the joint-fit cell.
+/// in FullProf) and the free zero trade against the cell. The test asserts the joint-fit cell;
+/// `pbso4_with_fullprof_asymmetry_gives_fullprof_cell` shows FullProf's cell with its model.
 #[test]
 fn pbso4_xray_matches_fullprof() {
-    let (Some(data), Some(cif)) =
-        (shared("pbso4-roundrobin/PBSO4.XRA"), shared("pbso4-roundrobin/PbSO4-Wyckoff.cif"))
-    else {
+    // FullProf's run: λ 1.54056/1.54440, Cthm = cos²2θ_M = 0.8; all points to 160°.
+    let Some(mut r) = pbso4(lab_instrument(1.54056, 1.54440, 0.5, 0.8), 160.0, 10) else {
         return;
     };
-    let scan = bragg_io::read_powder(&data).unwrap();
-    let mut phase = bragg_io::read_cif(&cif).unwrap().remove(0).phase;
-    phase.name = "PbSO4".into();
-    // FullProf's run: λ 1.54056/1.54440, Cthm = cos²2θ_M = 0.8.
-    let instrument = lab_instrument(1.54056, 1.54440, 0.5, 0.8);
-    let d = &scan.data;
-    let obs =
-        Observations::new(&d.two_theta_deg, &d.intensity, d.esd.as_deref(), None, &[]).unwrap();
-    let model = PatternModel {
-        instrument,
-        phases: vec![PhaseContribution::new(phase, 1e-4)],
-        background: ChebyshevBackground::new(
-            vec![150.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-            10.0,
-            160.0,
-        )
-        .unwrap(),
-    };
-    let mut r = Refinement::new(model, obs).unwrap();
     let t = std::time::Instant::now();
     let (stages, out) = run_default(&mut r, &StrategyOptions::default()).unwrap();
     for s in &stages {
@@ -154,31 +161,11 @@ fn pbso4_xray_matches_fullprof() {
 /// function 5 (pseudo-Voigt with η = η₀ + X·2θ, η > 1 above 68°) against bragg's TCH.
 #[test]
 fn pbso4_with_fullprof_asymmetry_gives_fullprof_cell() {
-    let (Some(data), Some(cif)) =
-        (shared("pbso4-roundrobin/PBSO4.XRA"), shared("pbso4-roundrobin/PbSO4-Wyckoff.cif"))
-    else {
-        return;
-    };
-    let scan = bragg_io::read_powder(&data).unwrap();
-    let mut phase = bragg_io::read_cif(&cif).unwrap().remove(0).phase;
-    phase.name = "PbSO4".into();
     let mut instrument = lab_instrument(1.54056, 1.54440, 0.5, 0.8);
     instrument.profile.asym = 0.0;
     instrument.profile.bb = [-0.37024, 0.00736, 1.23023, 0.0];
-    let d = &scan.data;
-    let keep: Vec<usize> =
-        (0..d.two_theta_deg.len()).filter(|&i| d.two_theta_deg[i] <= 154.0).collect();
-    let t: Vec<f64> = keep.iter().map(|&i| d.two_theta_deg[i]).collect();
-    let y: Vec<f64> = keep.iter().map(|&i| d.intensity[i]).collect();
-    let obs = Observations::new(&t, &y, None, None, &[]).unwrap();
-    let model = PatternModel {
-        instrument,
-        phases: vec![PhaseContribution::new(phase, 1e-4)],
-        // FullProf's 6-term polynomial background; Chebyshev of the same degree.
-        background: ChebyshevBackground::new(vec![150.0, 0.0, 0.0, 0.0, 0.0, 0.0], 10.0, 154.0)
-            .unwrap(),
-    };
-    let mut r = Refinement::new(model, obs).unwrap();
+    // FullProf's 6-term polynomial background: Chebyshev of the same degree.
+    let Some(mut r) = pbso4(instrument, 154.0, 6) else { return };
     let options = StrategyOptions { asymmetry: false, ..StrategyOptions::default() };
     let (_, out) = run_default(&mut r, &options).unwrap();
     eprintln!("Rwp {:.2} %, zero {:.4}°", 100.0 * out.statistics.rwp, param(&r, "inst.zero").value);
