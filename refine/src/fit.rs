@@ -323,7 +323,13 @@ impl Refinement {
             bounds: &bounds,
             y_obs: &self.observations.y_obs,
             sqrt_w: &sqrt_w,
-            compress: self.observations.len() >= 2 * (reduction.independent.len() + 1),
+            mode: std::cell::Cell::new(
+                if self.observations.len() >= 2 * (reduction.independent.len() + 1) {
+                    Mode::Undecided
+                } else {
+                    Mode::Full
+                },
+            ),
             pending: RefCell::new(None),
             last_jacobian: RefCell::new(None),
             hits: RefCell::new(Vec::new()),
@@ -611,10 +617,11 @@ struct Problem<'a> {
     maps: Vec<BoundMap>,
     y_obs: &'a [f64],
     sqrt_w: &'a [f64],
-    /// Hand the minimiser the compressed (n + 1)-row problem (see [`compress`]).
-    compress: bool,
-    /// At the point of the last `residuals()` call (compressed mode): the compressed
-    /// Jacobian and the weighted parameter-space Jacobian.
+    /// Full or compressed problem (see [`compress`]); decided at the first residuals.
+    mode: std::cell::Cell<Mode>,
+    /// At the point of the last `residuals()` call (compressed mode, or the first call): the
+    /// Jacobian for the minimiser (compressed, or full with the bound maps) and the weighted
+    /// parameter-space Jacobian.
     pending: RefCell<Option<(DMatrix<f64>, DMatrix<f64>)>>,
     last_jacobian: RefCell<Option<DMatrix<f64>>>,
     hits: RefCell<Vec<BoundHit>>,
@@ -676,30 +683,57 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
     fn residuals(&self) -> Option<DVector<f64>> {
         let model = self.model.borrow();
         let m = self.y_obs.len();
-        if !self.compress {
+        let mode = self.mode.get();
+        if mode == Mode::Full {
             return Some(match self.evaluator.evaluate(&model, &[], None) {
                 Ok(e) if e.total.iter().all(|v| v.is_finite()) => self.weighted_residuals(&e.total),
                 _ => self.rejection(m),
             });
         }
-        // Compressed mode: the Jacobian is computed with the residuals (one evaluation per
-        // point instead of two at every accepted step) and the minimiser gets (r̃, J̃).
+        // Compressed (or undecided) mode: the Jacobian is computed with the residuals (one
+        // evaluation per point instead of two at every accepted step).
         let mut jp = DMatrix::zeros(m, self.targets.len());
         let n = self.u.len();
-        let outcome = match self.evaluator.evaluate(&model, self.targets, Some(&mut jp)) {
+        let evaluated = match self.evaluator.evaluate(&model, self.targets, Some(&mut jp)) {
             Ok(e) if e.total.iter().all(|v| v.is_finite()) => {
                 let r = self.weighted_residuals(&e.total);
                 let ju = self.weighted_jacobian(jp);
                 if ju.iter().all(|v| v.is_finite()) {
-                    compress(&ju, &self.map_derivatives(), &r).map(|(rt, jt)| (rt, jt, ju))
+                    Some((r, ju))
                 } else {
                     None
                 }
             }
             _ => None,
         };
-        match outcome {
-            Some((rt, jt, ju)) => {
+        let d = self.map_derivatives();
+        if mode == Mode::Undecided {
+            // The first call (the start point) decides for the whole minimisation: compress
+            // only a well-conditioned problem (see [`compress`]).
+            let compressed =
+                evaluated.as_ref().and_then(|(r, ju)| compress(ju, &d, r, MAX_CONDITION));
+            match (compressed, evaluated) {
+                (Some((rt, jt)), Some((_, ju))) => {
+                    self.mode.set(Mode::Compressed);
+                    *self.pending.borrow_mut() = Some((jt, ju));
+                    return Some(rt);
+                }
+                (None, Some((r, ju))) => {
+                    self.mode.set(Mode::Full);
+                    let mut jv = ju.clone();
+                    scale_columns(&mut jv, &d);
+                    *self.pending.borrow_mut() = Some((jv, ju));
+                    return Some(r);
+                }
+                (_, None) => {
+                    self.mode.set(Mode::Full);
+                    *self.pending.borrow_mut() = None;
+                    return Some(self.rejection(m));
+                }
+            }
+        }
+        match evaluated.and_then(|(r, ju)| compress(&ju, &d, &r, f64::INFINITY).map(|c| (c, ju))) {
+            Some(((rt, jt), ju)) => {
                 *self.pending.borrow_mut() = Some((jt, ju));
                 Some(rt)
             }
@@ -714,12 +748,14 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
     }
 
     fn jacobian(&self) -> Option<DMatrix<f64>> {
-        if self.compress {
-            // The minimiser asks for the Jacobian only at the point of its last residuals.
-            let mut pending = self.pending.borrow_mut();
-            let (jt, ju) = pending.take()?;
+        // The minimiser asks for the Jacobian only at the point of its last residuals: in
+        // compressed mode (and at the start point) it was computed with them.
+        if let Some((jt, ju)) = self.pending.borrow_mut().take() {
             *self.last_jacobian.borrow_mut() = Some(ju);
             return Some(jt);
+        }
+        if self.mode.get() == Mode::Compressed {
+            return None;
         }
         let model = self.model.borrow();
         let mut jp = DMatrix::zeros(self.y_obs.len(), self.targets.len());
@@ -729,15 +765,37 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
         if ju.iter().all(|v| v.is_finite()) {
             *self.last_jacobian.borrow_mut() = Some(ju.clone());
         }
-        for (j, d) in self.map_derivatives().into_iter().enumerate() {
-            if d != 1.0 {
-                ju.column_mut(j).scale_mut(d);
-            }
-        }
+        scale_columns(&mut ju, &self.map_derivatives());
         if ju.iter().all(|v| v.is_finite()) {
             Some(ju)
         } else {
             None
+        }
+    }
+}
+
+/// How the minimiser sees the problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Not yet decided (before the first residuals).
+    Undecided,
+    /// The m-row weighted residuals and Jacobian.
+    Full,
+    /// The (n + 1)-row compressed problem.
+    Compressed,
+}
+
+/// The largest condition number of the column-scaled normal matrix for which the problem is
+/// compressed: the normal equations square the condition of J, so 10¹⁰ keeps about six
+/// significant digits in the steps; worse-conditioned fits (nearly singular parameter sets)
+/// go to the minimiser's pivoted QR of the full Jacobian.
+const MAX_CONDITION: f64 = 1e10;
+
+/// Multiplies column k of `j` by `d[k]` (the bound maps' dp/dv).
+fn scale_columns(j: &mut DMatrix<f64>, d: &[f64]) {
+    for (k, &dk) in d.iter().enumerate() {
+        if dk != 1.0 {
+            j.column_mut(k).scale_mut(dk);
         }
     }
 }
@@ -788,11 +846,13 @@ impl Problem<'_> {
 /// r̃ = [Λ^−½VᵀS⁻¹g; ρ] with ρ² = ‖r‖² − ‖Λ^−½VᵀS⁻¹g‖² (the part of r no step can reduce);
 /// then J̃ᵀJ̃ = G, J̃ᵀr̃ = g and ‖r̃‖ = ‖r‖. Directions with λ below 10⁻¹⁴·λ_max are left out
 /// of r̃ (g has no component there): a rank-deficient J stays rank-deficient in J̃, and the
-/// minimiser's pivoted QR still sees it. Returns None for a non-finite input.
+/// minimiser's pivoted QR still sees it. Returns None for a non-finite input, or when the
+/// scaled normal matrix's condition number exceeds `max_condition`.
 fn compress(
     ju: &DMatrix<f64>,
     map_derivatives: &[f64],
     r: &DVector<f64>,
+    max_condition: f64,
 ) -> Option<(DVector<f64>, DMatrix<f64>)> {
     let n = ju.ncols();
     let d = DVector::from_column_slice(map_derivatives);
@@ -821,6 +881,10 @@ fn compress(
     }
     let eig = nalgebra::SymmetricEigen::new(gs);
     let lmax = eig.eigenvalues.iter().copied().fold(0.0_f64, f64::max);
+    let lmin = eig.eigenvalues.iter().copied().fold(f64::INFINITY, f64::min);
+    if !(lmin > 0.0 && lmax <= max_condition * lmin) && max_condition.is_finite() {
+        return None;
+    }
     let mut jt = DMatrix::zeros(n + 1, n);
     let mut rt = DVector::zeros(n + 1);
     let mut reducible = 0.0;
