@@ -716,12 +716,13 @@ fn assess(
     }) {
         flags.push(Flag::AtBound { key: p.key.to_string() });
     }
-    let dropped: Vec<String> = a
-        .dropped
-        .iter()
-        .filter(|d| d.parse::<ParamKey>().is_ok_and(|k| keys.contains(&k)))
-        .cloned()
-        .collect();
+    // Each key once (several stages may drop the same key).
+    let mut dropped: Vec<String> = Vec::new();
+    for d in &a.dropped {
+        if d.parse::<ParamKey>().is_ok_and(|k| keys.contains(&k)) && !dropped.contains(d) {
+            dropped.push(d.clone());
+        }
+    }
     if !dropped.is_empty() {
         flags.push(Flag::Singular { params: dropped });
     }
