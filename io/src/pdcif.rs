@@ -61,14 +61,27 @@ pub fn parse_pdcif(text: &str, path: &Path) -> Result<PowderScan> {
 }
 
 /// Whether `text` looks like a pdCIF: a `data_` block header and a powder-point tag.
+///
+/// A CIF opens with its `data_` block header (after comments), so a text without one in its
+/// first 64 KiB is not a pdCIF: the scan stops there instead of reading a large data file
+/// through (the sniffing of every powder file goes through here).
 pub(crate) fn looks_like_pdcif(text: &str) -> bool {
+    const HEAD: usize = 64 * 1024;
+    let starts = |l: &str, tag: &str| {
+        l.len() >= tag.len() && l.as_bytes()[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+    };
     let mut data = false;
     let mut pd = false;
-    for l in text.lines().map(str::trim_start) {
-        let lower = l.get(..l.len().min(40)).unwrap_or(l).to_ascii_lowercase();
-        data |= lower.starts_with("data_");
-        pd |= INTENSITY_TAGS.iter().any(|(t, _)| lower.starts_with(t))
-            || TWO_THETA_TAGS.iter().any(|t| lower.starts_with(t));
+    let mut offset = 0;
+    for raw in text.lines() {
+        if !data && offset > HEAD {
+            return false;
+        }
+        offset += raw.len() + 1;
+        let l = raw.trim_start();
+        data |= starts(l, "data_");
+        pd |= INTENSITY_TAGS.iter().any(|(t, _)| starts(l, t))
+            || TWO_THETA_TAGS.iter().any(|t| starts(l, t));
         if data && pd {
             return true;
         }
