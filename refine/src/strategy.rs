@@ -111,6 +111,25 @@ fn cell_and_shifts(options: &StrategyOptions) -> impl Fn(&ParamKey) -> bool + '_
     }
 }
 
+/// The asymmetry terms a model starts with non-zero (FCJ (S + H)/L, Bérar–Baldinozzi P's):
+/// the ones a default strategy refines with the profile (an asymmetry at 0 stays off: the FCJ
+/// derivative vanishes there).
+pub fn asymmetry_keys(r: &Refinement) -> Result<Vec<ParamKey>> {
+    let mut keys = Vec::new();
+    for t in [
+        ProfileTerm::Asym,
+        ProfileTerm::Asy1,
+        ProfileTerm::Asy2,
+        ProfileTerm::Asy3,
+        ProfileTerm::Asy4,
+    ] {
+        if r.model.get(Target::Profile(t))? != 0.0 {
+            keys.push(ParamKey::profile(t));
+        }
+    }
+    Ok(keys)
+}
+
 /// Runs one stage: refine exactly `keys` (others fixed). If the normal matrix is singular,
 /// the named parameters are fixed and the stage is run once more.
 pub fn run_stage(
@@ -273,19 +292,8 @@ pub fn run_default(
         for t in [ProfileTerm::U, ProfileTerm::V, ProfileTerm::X, ProfileTerm::Y] {
             keys.push(ParamKey::profile(t));
         }
-        // The asymmetry terms the model starts with: FCJ (S + H)/L, Bérar–Baldinozzi P's.
         if options.asymmetry {
-            for t in [
-                ProfileTerm::Asym,
-                ProfileTerm::Asy1,
-                ProfileTerm::Asy2,
-                ProfileTerm::Asy3,
-                ProfileTerm::Asy4,
-            ] {
-                if r.model.get(Target::Profile(t))? != 0.0 {
-                    keys.push(ParamKey::profile(t));
-                }
-            }
+            keys.extend(asymmetry_keys(r)?);
         }
         stages.push(("+ U, V, X, Y (asym)", keys.clone()));
     }

@@ -25,8 +25,8 @@ use crate::commands::simulate::InstrumentPreset;
 use anyhow::{anyhow, bail, Context, Result};
 use bragg_crystal::background::ChebyshevBackground;
 use bragg_crystal::instrument::{Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO};
+use bragg_crystal::pattern::ProfileTerm;
 use bragg_crystal::pattern::{Instrument, PatternModel, PhaseContribution};
-use bragg_crystal::pattern::{ProfileTerm, Target};
 use bragg_io::model::{parse_model, ConstraintSpec, ModelFile, Preset, RefineMode, StrategyKind};
 use bragg_io::{read_cif, read_powder, PowderScan};
 use bragg_refine::fit::FitOutcome;
@@ -579,9 +579,7 @@ fn extraction_stages(r: &Refinement) -> Result<Vec<Stage>> {
     k.extend(
         [ProfileTerm::U, ProfileTerm::V, ProfileTerm::X, ProfileTerm::Y].map(ParamKey::profile),
     );
-    if r.model.get(Target::Profile(ProfileTerm::Asym))? > 0.0 {
-        k.push(ParamKey::profile(ProfileTerm::Asym));
-    }
+    k.extend(bragg_refine::strategy::asymmetry_keys(r)?);
     stages.push(Stage { name: "+ U, V, X, Y (asym)".into(), keys: k });
     Ok(stages)
 }
