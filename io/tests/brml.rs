@@ -126,4 +126,11 @@ fn raw4_truncation_and_corruption_name_offsets() {
     b[465 + 8..465 + 12].copy_from_slice(&f32::NAN.to_le_bytes());
     let e = parse_bruker_raw_ranges(&b, p).unwrap_err();
     assert!(matches!(e, Error::ParseBinary { offset: 473, .. }), "{e}");
+    // A step below the resolution of 2θ (found by cargo fuzz): the range header starts at
+    // 61 + 60 + 120 = 241, its f64 step at +80.
+    let mut b = bytes.clone();
+    b[321..329].copy_from_slice(&1e-300f64.to_le_bytes());
+    let e = parse_bruker_raw_ranges(&b, p).unwrap_err();
+    assert!(matches!(e, Error::ParseBinary { offset: 321, .. }), "{e}");
+    assert!(e.to_string().contains("no distinct 2θ"), "{e}");
 }

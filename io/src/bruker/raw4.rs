@@ -202,7 +202,8 @@ fn range(
         .checked_mul(datum)
         .ok_or_else(|| r.err(p + 88, "the step count overflows".to_string()))?;
     let data = r.slice(data_at, len, &format!("the {steps} data of range {k}"))?;
-    let mut tth = Vec::with_capacity(steps);
+    let tth = super::raw::two_theta_grid(start, step, steps)
+        .map_err(|message| r.err(p + 80, format!("range {k}: {message}")))?;
     let mut y = Vec::with_capacity(steps);
     let mut esd = Vec::with_capacity(steps);
     for (i, c) in data.chunks_exact(datum).enumerate() {
@@ -213,7 +214,6 @@ fn range(
                 format!("count {v} of point {} must be finite and non-negative", i + 1),
             ));
         }
-        tth.push(start + i as f64 * step);
         y.push(v);
         esd.push(v.sqrt());
     }
