@@ -102,6 +102,7 @@ fn model(spec: &WorkloadSpec) -> bragg_crystal::Result<PatternModel> {
             x: p.x_deg,
             y: p.y_deg,
             asym: spec.fcj.map_or(0.0, |f| f.s_over_l + f.h_over_l),
+            ..Default::default()
         },
         anomalous: false,
     };

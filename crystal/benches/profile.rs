@@ -19,6 +19,7 @@ const PARAMS: ProfileParams = ProfileParams {
     y: 0.01,
     asym: 0.03,
     bb: [0.0; 4],
+    function: bragg_crystal::profile::ProfileFunction::Tch,
 };
 
 fn grid() -> Vec<f64> {
@@ -39,6 +40,7 @@ const SYNC: ProfileParams = ProfileParams {
     y: 0.002,
     asym: 0.002,
     bb: [0.0; 4],
+    function: bragg_crystal::profile::ProfileFunction::Tch,
 };
 
 fn bench_synchrotron(c: &mut Criterion) {

@@ -171,6 +171,38 @@ fn berar_baldinozzi_targets_match_finite_differences() {
     check(&model, &grid, &targets[5..], 1e-7, 2e-4);
 }
 
+/// FullProf's pseudo-Voigt function (η = Y + X·2θ, reaching η > 1 at high angle) with and
+/// without the Bérar–Baldinozzi factor: every profile and position target.
+#[test]
+fn pseudo_voigt_function_targets_match_finite_differences() {
+    let grid = TwoThetaRange::new(15.0, 140.0, 0.01).unwrap().points();
+    let mut targets = vec![
+        Target::Zero,
+        Target::Scale { phase: 1 },
+        Target::Cell { phase: 1, param: CellParam::A },
+        Target::Cell { phase: 0, param: CellParam::A },
+    ];
+    targets.extend(
+        [
+            ProfileTerm::U,
+            ProfileTerm::V,
+            ProfileTerm::W,
+            ProfileTerm::X,
+            ProfileTerm::Y,
+            ProfileTerm::Asy1,
+            ProfileTerm::Asy3,
+        ]
+        .map(Target::Profile),
+    );
+    for bb in [[0.0; 4], [-0.3, 0.01, 0.9, 0.0]] {
+        let mut model = ltno_al_lab_model().unwrap();
+        let p = &mut model.instrument.profile;
+        p.function = bragg_crystal::profile::ProfileFunction::PseudoVoigt;
+        (p.asym, p.bb, p.x, p.y) = (0.0, bb, 0.012, 0.05);
+        check(&model, &grid, &targets, 1e-7, 2e-4);
+    }
+}
+
 /// Layered LiCoO2 (R-3m, hexagonal axes) with O on 6c (0, 0, z) and (00l) texture.
 fn licoo2() -> PatternModel {
     let g = SpaceGroup::from_symbol("R-3m").unwrap();

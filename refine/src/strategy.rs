@@ -212,7 +212,7 @@ pub fn widening_search(r: &mut Refinement, strategy: &StrategyOptions) -> Result
     }
     let (first, last) = (r.observations.two_theta_deg[0], r.observations.two_theta_deg[n - 1]);
     let mid = r.observations.two_theta_deg[n / 2];
-    let fwhm = r.model.instrument.profile.widths(mid).map(|w| w.fwhm_g + w.fwhm_l).unwrap_or(0.05);
+    let fwhm = r.model.instrument.profile.fwhm_estimate(mid).unwrap_or(0.05);
     let step = (last - first) / (n - 1) as f64;
     let original_profile = r.model.instrument.profile;
     let mut reports = Vec::new();
@@ -241,6 +241,7 @@ pub fn widening_search(r: &mut Refinement, strategy: &StrategyOptions) -> Result
             y: 0.0,
             asym: 0.0,
             bb: [0.0; 4],
+            ..Default::default()
         };
         let mut coarse = Refinement::new(model, sub)?;
         coarse.constraints = r.constraints.clone();

@@ -50,6 +50,7 @@ fn lab_instrument(l1: f64, l2: f64, ratio: f64, k_mono: f64) -> Instrument {
             y: 0.02,
             asym: 0.02,
             bb: [0.0; 4],
+            ..Default::default()
         },
         anomalous: true,
     }
@@ -225,6 +226,7 @@ fn lab6_cell_matches_certified_srm_660() {
         y: 0.01,
         asym: 0.02,
         bb: [0.0; 4],
+        ..Default::default()
     };
     let d = &scan.data;
     let obs =

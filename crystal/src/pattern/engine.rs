@@ -22,8 +22,8 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::profile::{
-    Asymmetry, BbShape, FcjAsymmetry, FcjTch, PeakShape, ProfilePoint, TchPseudoVoigt,
-    DEFAULT_CUTOFF,
+    Asymmetry, BbShape, FcjAsymmetry, FcjTch, PeakShape, ProfileFunction, ProfilePoint,
+    PseudoVoigtPeak, TchPseudoVoigt, DEFAULT_CUTOFF,
 };
 use crate::reflection::{self, Reflection};
 use crate::structure::Phase;
@@ -120,7 +120,11 @@ fn floored_widths(
     let theta = 0.5 * center_deg.to_radians();
     let (t, c) = (theta.tan(), theta.cos());
     let hg2 = profile.u * t * t + profile.v * t + profile.w + profile.p / (c * c);
-    let hl = profile.x * t + profile.y / c;
+    let hl = match profile.function {
+        crate::profile::ProfileFunction::Tch => profile.x * t + profile.y / c,
+        // The pseudo-Voigt's η = Y + X·2θ takes the Lorentzian width's place.
+        crate::profile::ProfileFunction::PseudoVoigt => profile.y + profile.x * center_deg,
+    };
     let floor_g = hg2 < GAUSSIAN_FWHM_FLOOR_DEG * GAUSSIAN_FWHM_FLOOR_DEG;
     let floor_l = hl < 0.0;
     let mut p = *profile;
@@ -143,11 +147,7 @@ fn floored_widths(
 /// Highest 2θ (degrees) whose peaks can reach a grid ending at `max_deg`: the grid end plus a
 /// margin of 30 FWHM (the Lorentzian tails), capped below 180°.
 fn reach_deg(instrument: &Instrument, max_deg: f64) -> f64 {
-    let fwhm = instrument
-        .profile
-        .widths(max_deg.clamp(1.0, 179.0))
-        .map(|w| w.fwhm_g + w.fwhm_l)
-        .unwrap_or(0.5);
+    let fwhm = instrument.profile.fwhm_estimate(max_deg.clamp(1.0, 179.0)).unwrap_or(0.5);
     (max_deg + 30.0 * fwhm).min(179.9)
 }
 
@@ -690,6 +690,8 @@ enum Shape {
     Fcj(FcjTch),
     BbTch(BbShape<TchPseudoVoigt>),
     BbFcj(BbShape<FcjTch>),
+    Pv(PseudoVoigtPeak),
+    BbPv(BbShape<PseudoVoigtPeak>),
 }
 
 impl Shape {
@@ -698,6 +700,22 @@ impl Shape {
     fn new(p: &Peak, asym: &Asymmetry, fcj: bool, bb: bool) -> Result<Self> {
         let fcj = fcj || asym.fcj > 0.0;
         let bb = bb || !asym.bb.is_zero();
+        if asym.function == ProfileFunction::PseudoVoigt {
+            if fcj {
+                return Err(Error::Model(
+                    "the FCJ asymmetry (asym) needs the TCH profile function; use the \
+                     Bérar–Baldinozzi terms (bb) with the pseudo-Voigt"
+                        .into(),
+                ));
+            }
+            // Widths carry H in fwhm_g and η in fwhm_l (ProfileParams::widths).
+            let pv = PseudoVoigtPeak::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg)?;
+            return Ok(if bb {
+                Shape::BbPv(BbShape::new(pv, &asym.bb, 1.0, 0.0))
+            } else {
+                Shape::Pv(pv)
+            });
+        }
         let tch = TchPseudoVoigt::new(p.center_deg, p.fwhm_g_deg, p.fwhm_l_deg)?;
         let mix = *tch.mix();
         Ok(match (fcj, bb) {
@@ -725,6 +743,8 @@ impl Shape {
             Shape::Fcj(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
             Shape::BbTch(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
             Shape::BbFcj(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
+            Shape::Pv(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
+            Shape::BbPv(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
         }
     }
 
@@ -738,8 +758,12 @@ impl Shape {
             Shape::Fcj(s) => {
                 s.for_each_in_support(grid, DEFAULT_CUTOFF, |i, p| f(i, p, &NONE));
             }
+            Shape::Pv(s) => {
+                s.for_each_in_support(grid, DEFAULT_CUTOFF, |i, p| f(i, p, &NONE));
+            }
             Shape::BbTch(s) => visit_bb(s, grid, f),
             Shape::BbFcj(s) => visit_bb(s, grid, f),
+            Shape::BbPv(s) => visit_bb(s, grid, f),
         }
     }
 }

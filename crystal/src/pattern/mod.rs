@@ -101,6 +101,7 @@ impl Instrument {
                 y: 0.002,
                 asym: 0.002,
                 bb: [0.0; 4],
+                ..Default::default()
             },
             anomalous: true,
         })
@@ -125,6 +126,7 @@ impl Instrument {
                 y: 0.01,
                 asym: 0.02,
                 bb: [0.0; 4],
+                ..Default::default()
             },
             anomalous: true,
         }

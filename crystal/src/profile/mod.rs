@@ -38,14 +38,17 @@ use std::ops::Range;
 
 pub use berar::{BbShape, BerarBaldinozzi};
 pub use fcj::{FcjAsymmetry, FcjTch};
-pub use pseudo_voigt::{PseudoVoigt, PvPartials};
+pub use pseudo_voigt::{PseudoVoigt, PseudoVoigtPeak, PvPartials};
 pub use tch::{tch_mix, TchMix, TchPseudoVoigt};
-pub use widths::{ProfileParams, Widths};
+pub use widths::{ProfileFunction, ProfileParams, Widths};
 
-/// The asymmetry models a pattern applies to every peak: the FCJ axial divergence (convolved)
-/// and the Bérar–Baldinozzi factor (multiplied); either, both or neither.
+/// What a pattern draws at every peak: the peak function and the asymmetry models — the FCJ
+/// axial divergence (convolved; TCH only) and the Bérar–Baldinozzi factor (multiplied);
+/// either, both or neither.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Asymmetry {
+    /// The peak function (TCH or FullProf's pseudo-Voigt).
+    pub function: ProfileFunction,
     /// FCJ (S + H)/L, dimensionless (0: none).
     pub fcj: f64,
     /// Bérar–Baldinozzi P₁…P₄ (all 0: none).
@@ -53,9 +56,13 @@ pub struct Asymmetry {
 }
 
 impl Asymmetry {
-    /// The asymmetry of a set of profile parameters.
+    /// The peak function and asymmetry of a set of profile parameters.
     pub fn of(profile: &ProfileParams) -> Self {
-        Self { fcj: profile.asym, bb: BerarBaldinozzi { p: profile.bb } }
+        Self {
+            function: profile.function,
+            fcj: profile.asym,
+            bb: BerarBaldinozzi { p: profile.bb },
+        }
     }
 }
 

@@ -6,7 +6,10 @@
 //! normalised to unit area (International Tables for Crystallography Vol. C, §2.3.5.1).
 //! Units: positions and FWHM in degrees 2θ; values in 1/degree (unit area over 2θ in degrees).
 
+use super::{PeakShape, ProfilePoint};
+use crate::error::{Error, Result};
 use std::f64::consts::{LN_2, PI};
+use std::ops::Range;
 
 /// 4 ln 2: the Gaussian exponent coefficient for a FWHM-parametrised Gaussian,
 /// G(z) = (2/H)·√(ln2/π)·exp(−4 ln2 z²/H²).
@@ -220,6 +223,81 @@ impl PseudoVoigt {
     }
 }
 
+/// A pseudo-Voigt peak at 2θ₀ with its own FWHM H and mixing η (FullProf profile function 5,
+/// [`super::ProfileFunction::PseudoVoigt`]); unit area over 2θ in degrees. η above 1 is allowed
+/// (FullProf does not clamp η = η₀ + X·2θ): the Gaussian weight 1 − η is then negative and the
+/// peak narrower-topped than a Lorentzian, still of unit area.
+///
+/// As a [`PeakShape`], ∂/∂H is reported in `d_fwhm_g` and ∂/∂η in `d_fwhm_l`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PseudoVoigtPeak {
+    center: f64,
+    pv: PseudoVoigt,
+}
+
+impl PseudoVoigtPeak {
+    /// Errors: a non-finite centre, H not finite and positive, or η not finite and ≥ 0.
+    pub fn new(center_deg: f64, fwhm_deg: f64, eta: f64) -> Result<Self> {
+        for (name, v, ok) in [
+            ("peak position 2θ₀", center_deg, center_deg.is_finite()),
+            ("pseudo-Voigt FWHM", fwhm_deg, fwhm_deg.is_finite() && fwhm_deg > 0.0),
+            ("pseudo-Voigt η", eta, eta.is_finite() && eta >= 0.0),
+        ] {
+            if !ok {
+                return Err(Error::InvalidValue {
+                    name: name.to_string(),
+                    value: v,
+                    reason: "must be finite (a FWHM > 0, η ≥ 0)",
+                });
+            }
+        }
+        Ok(Self { center: center_deg, pv: PseudoVoigt::new_unchecked(fwhm_deg, eta) })
+    }
+}
+
+impl PeakShape for PseudoVoigtPeak {
+    fn center_deg(&self) -> f64 {
+        self.center
+    }
+
+    fn eval(&self, two_theta_deg: f64) -> ProfilePoint {
+        let p = self.pv.partials(two_theta_deg - self.center);
+        ProfilePoint {
+            value: p.value,
+            d_center: -p.d_z,
+            d_fwhm_g: p.d_fwhm,
+            d_fwhm_l: p.d_eta,
+            d_asym: 0.0,
+        }
+    }
+
+    fn value(&self, two_theta_deg: f64) -> f64 {
+        self.pv.value(two_theta_deg - self.center)
+    }
+
+    fn fwhm(&self) -> f64 {
+        self.pv.fwhm()
+    }
+
+    fn support(&self, cutoff: f64) -> (f64, f64) {
+        let w = self.pv.half_support(cutoff);
+        (self.center - w, self.center + w)
+    }
+
+    fn add_scaled(
+        &self,
+        two_theta_deg: &[f64],
+        scale: f64,
+        cutoff: f64,
+        out: &mut [f64],
+    ) -> Range<usize> {
+        let (lo, hi) = self.support(cutoff);
+        let r = super::window(two_theta_deg, lo, hi);
+        super::tch::add_symmetric(&self.pv, self.center, two_theta_deg, r.clone(), scale, out);
+        r
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +323,34 @@ mod tests {
                 assert!((p.d_eta - de).abs() < 1e-6 * pv.peak_height(), "deta {z}");
             }
         }
+    }
+
+    /// η > 1 (FullProf's unclamped η = η₀ + X·2θ): still unit area (the two unit-area terms
+    /// mix linearly) and positive at the centre; derivatives against finite differences.
+    #[test]
+    fn pseudo_voigt_peak_with_eta_above_one() {
+        let peak = PseudoVoigtPeak::new(50.0, 0.1, 1.8).unwrap();
+        let area = crate::profile::test_util::simpson(|t| peak.value(t), 20.0, 80.0, 600_000);
+        assert!((area - 1.0).abs() < 2e-3, "{area}");
+        assert!(peak.value(50.0) > 0.0);
+        for t in [49.9, 49.97, 50.0, 50.04, 50.3] {
+            let e = peak.eval(t);
+            let h = 1e-6;
+            let dc = (PseudoVoigtPeak::new(50.0 + h, 0.1, 1.8).unwrap().value(t)
+                - PseudoVoigtPeak::new(50.0 - h, 0.1, 1.8).unwrap().value(t))
+                / (2.0 * h);
+            let dh = (PseudoVoigtPeak::new(50.0, 0.1 + h, 1.8).unwrap().value(t)
+                - PseudoVoigtPeak::new(50.0, 0.1 - h, 1.8).unwrap().value(t))
+                / (2.0 * h);
+            let de = (PseudoVoigtPeak::new(50.0, 0.1, 1.8 + h).unwrap().value(t)
+                - PseudoVoigtPeak::new(50.0, 0.1, 1.8 - h).unwrap().value(t))
+                / (2.0 * h);
+            assert!((e.d_center - dc).abs() < 1e-4 * dc.abs().max(1.0), "{t}");
+            assert!((e.d_fwhm_g - dh).abs() < 1e-4 * dh.abs().max(1.0), "{t}");
+            assert!((e.d_fwhm_l - de).abs() < 1e-6 * de.abs().max(1.0), "{t}");
+        }
+        assert!(PseudoVoigtPeak::new(50.0, 0.1, -0.1).is_err());
+        assert!(PseudoVoigtPeak::new(50.0, 0.0, 0.5).is_err());
     }
 
     #[test]

@@ -21,6 +21,21 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::{LN_2, PI};
 
+/// The peak function the profile parameters describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileFunction {
+    /// Thompson–Cox–Hastings pseudo-Voigt (FullProf profile function 7, GSAS-II's CW
+    /// function): H_G² = U tan²θ + V tanθ + W + P/cos²θ, H_L = X tanθ + Y/cosθ.
+    #[default]
+    Tch,
+    /// FullProf profile function 5, the simple pseudo-Voigt: one FWHM H with
+    /// H² = U tan²θ + V tanθ + W + P/cos²θ and a mixing η = Y + X·2θ (2θ in degrees; FullProf's
+    /// `Shape1` = η₀ is bragg's Y, its X is bragg's X, in 1/degree). η is not clamped to 1,
+    /// as in FullProf (FullProf manual, "Profile functions", Npr = 5).
+    PseudoVoigt,
+}
+
 /// Profile parameters of one phase in one histogram (FullProf/TCH units, see module docs).
 ///
 /// `asym` is the FCJ axial-divergence parameter (S + H)/L (dimensionless), split as
@@ -47,6 +62,26 @@ pub struct ProfileParams {
     /// [`super::berar`]); all 0 means none. May be combined with `asym`.
     #[serde(default)]
     pub bb: [f64; 4],
+    /// The peak function (TCH unless given).
+    #[serde(default)]
+    pub function: ProfileFunction,
+}
+
+impl Default for ProfileParams {
+    /// All terms 0, TCH: not a usable profile by itself (the widths are 0).
+    fn default() -> Self {
+        Self {
+            u: 0.0,
+            v: 0.0,
+            w: 0.0,
+            p: 0.0,
+            x: 0.0,
+            y: 0.0,
+            asym: 0.0,
+            bb: [0.0; 4],
+            function: ProfileFunction::Tch,
+        }
+    }
 }
 
 /// H_G and H_L at one 2θ, with their partial derivatives.
@@ -90,7 +125,7 @@ impl ProfileParams {
             x: 0.01 * y,
             y: 0.01 * x,
             asym: sh_l,
-            bb: [0.0; 4],
+            ..Self::default()
         }
     }
 
@@ -152,6 +187,9 @@ impl ProfileParams {
                 reason: "negative: U, V, W, P are unphysical at this angle",
             });
         }
+        if self.function == ProfileFunction::PseudoVoigt {
+            return self.pseudo_voigt_widths(two_theta_deg, hg2, tan, sec2);
+        }
         let hl = self.x * tan + self.y * sec;
         if hl < 0.0 {
             return Err(Error::InvalidValue {
@@ -186,6 +224,60 @@ impl ProfileParams {
             dl_dtth: dhl_dth * dth,
         })
     }
+
+    /// [`ProfileFunction::PseudoVoigt`]: `fwhm_g` holds the one FWHM H and `fwhm_l` the mixing
+    /// η = Y + X·2θ (so the engine's chain rule runs unchanged: a pseudo-Voigt peak reports
+    /// ∂/∂H and ∂/∂η in the places of ∂/∂H_G and ∂/∂H_L).
+    fn pseudo_voigt_widths(
+        &self,
+        two_theta_deg: f64,
+        h2: f64,
+        tan: f64,
+        sec2: f64,
+    ) -> Result<Widths> {
+        let h = h2.sqrt();
+        if h <= 0.0 {
+            return Err(Error::InvalidValue {
+                name: format!("pseudo-Voigt FWHM at 2θ = {two_theta_deg}°"),
+                value: h,
+                reason: "the FWHM U tan²θ + V tanθ + W + P/cos²θ is zero",
+            });
+        }
+        let eta = self.y + self.x * two_theta_deg;
+        if eta < 0.0 {
+            return Err(Error::InvalidValue {
+                name: format!("pseudo-Voigt η = Y + X·2θ at 2θ = {two_theta_deg}°"),
+                value: eta,
+                reason: "negative: X, Y are unphysical at this angle",
+            });
+        }
+        let inv2 = 0.5 / h;
+        let dth = PI / 360.0;
+        let dh2_dth = 2.0 * self.u * tan * sec2 + self.v * sec2 + 2.0 * self.p * sec2 * tan;
+        Ok(Widths {
+            fwhm_g: h,
+            fwhm_l: eta,
+            dg_du: tan * tan * inv2,
+            dg_dv: tan * inv2,
+            dg_dw: inv2,
+            dg_dp: sec2 * inv2,
+            dg_dtth: dh2_dth * inv2 * dth,
+            dl_dx: two_theta_deg,
+            dl_dy: 1.0,
+            dl_dtth: self.x,
+        })
+    }
+
+    /// The total FWHM (degrees) at `two_theta_deg` for reach and search-width estimates:
+    /// H_G + H_L (an upper bound of the TCH H) or the pseudo-Voigt H; None where the
+    /// parameters give no valid width there.
+    pub fn fwhm_estimate(&self, two_theta_deg: f64) -> Option<f64> {
+        let w = self.widths(two_theta_deg).ok()?;
+        Some(match self.function {
+            ProfileFunction::Tch => w.fwhm_g + w.fwhm_l,
+            ProfileFunction::PseudoVoigt => w.fwhm_g,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +293,7 @@ mod tests {
         y: 0.01,
         asym: 0.03,
         bb: [0.0; 4],
+        function: ProfileFunction::Tch,
     };
 
     #[test]
@@ -222,6 +315,7 @@ mod tests {
             y: 0.01,
             asym: 0.0,
             bb: [0.0; 4],
+            ..Default::default()
         };
         // At 2θ = 60°: tanθ = 0.577 ⇒ H_G² = −0.0048 < 0.
         assert!(matches!(bad.widths(60.0), Err(Error::InvalidValue { .. })));

@@ -312,8 +312,10 @@ fn phase_results(
             zmv.iter().map(|x| (total > 0.0).then(|| Uncertain::exact(x / total))).collect()
         }
     };
-    // Size and strain: the profile is shared by all phases, so only for a single phase.
-    let size_strain = if r.model.phases.len() == 1 {
+    // Size and strain: the profile is shared by all phases, so only for a single phase, and
+    // only from the TCH Lorentzian terms (the pseudo-Voigt's X, Y are a mixing, not widths).
+    let tch = r.model.instrument.profile.function == bragg_crystal::profile::ProfileFunction::Tch;
+    let size_strain = if r.model.phases.len() == 1 && tch {
         let x_key = ParamKey::profile(ProfileTerm::X);
         let y_key = ParamKey::profile(ProfileTerm::Y);
         let (ex, ey) = (esd_of(r, &x_key), esd_of(r, &y_key));
