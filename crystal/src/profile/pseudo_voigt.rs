@@ -251,7 +251,17 @@ impl PseudoVoigtPeak {
                 });
             }
         }
-        Ok(Self { center: center_deg, pv: PseudoVoigt::new_unchecked(fwhm_deg, eta) })
+        Ok(Self::from_kernel(center_deg, PseudoVoigt::new_unchecked(fwhm_deg, eta)))
+    }
+
+    /// The peak of a validated kernel at `center_deg` (the TCH peak builds its own kernel).
+    pub(crate) fn from_kernel(center_deg: f64, pv: PseudoVoigt) -> Self {
+        Self { center: center_deg, pv }
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &PseudoVoigt {
+        &self.pv
     }
 }
 

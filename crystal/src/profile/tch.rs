@@ -6,7 +6,7 @@
 //! H = (H_G⁵ + 2.69269 H_G⁴H_L + 2.42843 H_G³H_L² + 4.47163 H_G²H_L³ + 0.07842 H_G H_L⁴
 //! + H_L⁵)^{1/5}, η = 1.36603 q − 0.47719 q² + 0.11116 q³ with q = H_L/H. All widths in degrees 2θ.
 
-use super::pseudo_voigt::PseudoVoigt;
+use super::pseudo_voigt::{PseudoVoigt, PseudoVoigtPeak};
 use super::{PeakShape, ProfilePoint};
 use crate::error::{Error, Result};
 use std::ops::Range;
@@ -110,11 +110,11 @@ pub(crate) fn tch_mix_unchecked(g: f64, l: f64) -> TchMix {
 /// H_L = 0 gives a pure Gaussian, H_G = 0 a pure Lorentzian.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TchPseudoVoigt {
-    center: f64,
     fwhm_g: f64,
     fwhm_l: f64,
     mix: TchMix,
-    pv: PseudoVoigt,
+    /// The pseudo-Voigt with the TCH H and η at the centre.
+    peak: PseudoVoigtPeak,
 }
 
 impl TchPseudoVoigt {
@@ -129,11 +129,13 @@ impl TchPseudoVoigt {
         }
         let mix = tch_mix(fwhm_g_deg, fwhm_l_deg)?;
         Ok(Self {
-            center: center_deg,
             fwhm_g: fwhm_g_deg,
             fwhm_l: fwhm_l_deg,
             mix,
-            pv: PseudoVoigt::new_unchecked(mix.fwhm, mix.eta),
+            peak: PseudoVoigtPeak::from_kernel(
+                center_deg,
+                PseudoVoigt::new_unchecked(mix.fwhm, mix.eta),
+            ),
         })
     }
 
@@ -154,14 +156,14 @@ impl TchPseudoVoigt {
 
     /// The underlying pseudo-Voigt kernel.
     pub fn kernel(&self) -> &PseudoVoigt {
-        &self.pv
+        self.peak.kernel()
     }
 
     /// Value and derivatives at offset z = 2θ − 2θ₀ (shared with the FCJ quadrature):
     /// returns (point with d_center = −∂/∂z, ∂value/∂z).
     #[inline]
     pub(crate) fn eval_offset(&self, z: f64) -> (ProfilePoint, f64) {
-        let p = self.pv.partials(z);
+        let p = self.peak.kernel().partials(z);
         let m = &self.mix;
         (
             ProfilePoint {
@@ -214,15 +216,15 @@ fn add_lorentz_tail(pv: &PseudoVoigt, center: f64, x: &[f64], scale: f64, y: &mu
 
 impl PeakShape for TchPseudoVoigt {
     fn center_deg(&self) -> f64 {
-        self.center
+        self.peak.center_deg()
     }
 
     fn eval(&self, two_theta_deg: f64) -> ProfilePoint {
-        self.eval_offset(two_theta_deg - self.center).0
+        self.eval_offset(two_theta_deg - self.peak.center_deg()).0
     }
 
     fn value(&self, two_theta_deg: f64) -> f64 {
-        self.pv.value(two_theta_deg - self.center)
+        self.peak.value(two_theta_deg)
     }
 
     fn fwhm(&self) -> f64 {
@@ -230,8 +232,7 @@ impl PeakShape for TchPseudoVoigt {
     }
 
     fn support(&self, cutoff: f64) -> (f64, f64) {
-        let w = self.pv.half_support(cutoff);
-        (self.center - w, self.center + w)
+        self.peak.support(cutoff)
     }
 
     fn add_scaled(
@@ -241,10 +242,7 @@ impl PeakShape for TchPseudoVoigt {
         cutoff: f64,
         out: &mut [f64],
     ) -> Range<usize> {
-        let (lo, hi) = self.support(cutoff);
-        let r = super::window(two_theta_deg, lo, hi);
-        add_symmetric(&self.pv, self.center, two_theta_deg, r.clone(), scale, out);
-        r
+        self.peak.add_scaled(two_theta_deg, scale, cutoff, out)
     }
 }
 
