@@ -285,6 +285,14 @@ fn generic_csv_small_and_mapping() {
     assert_eq!((p.time_s, p.voltage_v, p.current_ma), (30.0, 3.2, 1.0));
     assert!((p.charge_mah - 30.0 / 3600.0).abs() < 1e-15);
     assert_eq!(log.start, Some(dt("2025-07-02 19:08:11")));
+
+    // A log counting cycles from 0 is shifted to 1-based (found by cargo fuzz).
+    let text = "time_s,voltage_v,current_ma,cycle\n0,3.1,1,0\n10,3.2,1,0\n20,3.3,-1,1\n";
+    let log = parse_generic_csv(Path::new("c0.csv"), text, &ColumnMapping::default()).unwrap();
+    assert_eq!(log.points.iter().map(|p| p.cycle).collect::<Vec<_>>(), vec![1, 1, 2]);
+    let text = "time_s,voltage_v,current_ma,cycle\n0,3.1,1,1\n10,3.2,-1,2\n";
+    let log = parse_generic_csv(Path::new("c1.csv"), text, &ColumnMapping::default()).unwrap();
+    assert_eq!(log.points.iter().map(|p| p.cycle).collect::<Vec<_>>(), vec![1, 2]);
 }
 
 #[test]

@@ -371,7 +371,7 @@ pub(crate) fn loc_error(path: &Path, loc: Loc, message: String) -> Error {
 }
 
 /// Validates records (finite values, non-decreasing time, at least one record) and builds
-/// the log.
+/// the log, with cycles made 1-based (a log counting from 0 is shifted by one).
 pub(crate) fn finish(
     path: &Path,
     format: EchemFormat,
@@ -408,6 +408,13 @@ pub(crate) fn finish(
         }
         prev_t = p.time_s;
         points.push(p);
+    }
+    // Cycles are 1-based in an EchemLog: a log that counts from 0 (Maccor's Cyc#, some generic
+    // exports) is shifted by one (found by cargo fuzz: a 0 passed through unchanged).
+    if points.iter().any(|p| p.cycle == 0) {
+        for p in &mut points {
+            p.cycle = p.cycle.saturating_add(1);
+        }
     }
     Ok(EchemLog { points, start, source: path.to_path_buf(), format })
 }
