@@ -203,6 +203,10 @@ pub fn parse_fullprof(text: &str, path: &Path) -> Result<PowderScan> {
     let mut tth = Vec::with_capacity(n);
     let mut y = Vec::with_capacity(n);
     let mut esd = Vec::with_capacity(n);
+    let grid =
+        crate::powder::two_theta_grid(r.header.start, r.header.step, n).map_err(|message| {
+            Error::Data { path: path.to_path_buf(), line: r.header.index + 1, message }
+        })?;
     for (i, &(v, line)) in r.values.iter().enumerate() {
         if v < 0.0 {
             return Err(Error::Data {
@@ -211,7 +215,7 @@ pub fn parse_fullprof(text: &str, path: &Path) -> Result<PowderScan> {
                 message: format!("negative count {v} (point {}): σ = √I needs counts", i + 1),
             });
         }
-        tth.push(r.header.start + i as f64 * r.header.step);
+        tth.push(grid[i]);
         y.push(v);
         esd.push(v.sqrt());
     }

@@ -301,7 +301,12 @@ fn range_grid(b: &DataBlock, n: usize, lp: &CifLoop, path: &Path) -> Result<Vec<
                 });
             }
         }
-        return Ok((0..n).map(|i| min + i as f64 * inc).collect());
+        let line = b.value(&t("inc")).map_or(b.line, |v| v.line);
+        return crate::powder::two_theta_grid(min, inc, n).map_err(|message| Error::Data {
+            path: path.to_path_buf(),
+            line,
+            message,
+        });
     }
     Err(Error::Missing {
         path: path.to_path_buf(),

@@ -329,3 +329,25 @@ pub fn parse_powder_with_wavelength(
         },
     }
 }
+
+/// The 2θ grid start + i·step, i < n (degrees); an error message when a step below the
+/// resolution of the 2θ values (or an overflow) would repeat a value (found by cargo fuzz in the Bruker RAW and UXD readers); shared by every reader of a
+/// start/step grid.
+pub(crate) fn two_theta_grid(
+    start: f64,
+    step: f64,
+    n: usize,
+) -> std::result::Result<Vec<f64>, String> {
+    let mut tth = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = start + i as f64 * step;
+        if !t.is_finite() || tth.last().is_some_and(|&prev| t <= prev) {
+            return Err(format!(
+                "step size {step}° gives no distinct 2θ at point {} (2θ = {t})",
+                i + 1
+            ));
+        }
+        tth.push(t);
+    }
+    Ok(tth)
+}

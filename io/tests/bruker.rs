@@ -289,6 +289,9 @@ fn uxd_rejections() {
     assert!(uxd_err(&format!("{h}_STEPSIZE=1\n_COUNTS\n1 2\n")).1.contains("_START"));
     assert_eq!(uxd_err(&format!("{h}_STEPSIZE=-1\n_START=2\n_COUNTS\n1 2\n")).0, 3);
     assert_eq!(uxd_err(&format!("{h}_STEPSIZE=x\n_START=2\n_COUNTS\n1 2\n")).0, 3);
+    // A step below the resolution of 2θ at the start (found by cargo fuzz): no distinct 2θ.
+    let (_, m) = uxd_err(&format!("{h}_STEPSIZE=0.01\n_START=2e19\n_COUNTS\n1 2\n"));
+    assert!(m.contains("no distinct 2θ"), "{m}");
     assert_eq!(uxd_err(&format!("{h}_STEPSIZE=1\n_START=2\n_COUNTS\n1 two\n")).0, 6);
     assert_eq!(uxd_err(&format!("{h}_STEPSIZE=1\n_START=2\n_COUNTS\n1 -2\n")).0, 6);
     assert_eq!(uxd_err(&format!("{h}_STEPSIZE=1\n_START=2\n_COUNTS\n1 inf\n")).0, 6);

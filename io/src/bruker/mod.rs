@@ -299,7 +299,10 @@ fn finish_range(
                 ));
             }
         }
-        tth.extend((0..n).map(|i| start + i as f64 * step));
+        tth.extend(
+            crate::powder::two_theta_grid(start, step, n)
+                .map_err(|m| data_err(r.section_line, m))?,
+        );
     } else {
         for (i, p) in r.points.iter().enumerate() {
             if i > 0 && p.0 <= r.points[i - 1].0 {

@@ -107,8 +107,8 @@ impl Bytes<'_> {
         if !start.is_finite() {
             return Err(self.err(step_offset, format!("start 2θ {start} is not finite")));
         }
-        let tth =
-            two_theta_grid(start, step, steps).map_err(|message| self.err(step_offset, message))?;
+        let tth = crate::powder::two_theta_grid(start, step, steps)
+            .map_err(|message| self.err(step_offset, message))?;
         let mut y = Vec::with_capacity(steps);
         let mut esd = Vec::with_capacity(steps);
         for (i, c) in data.chunks_exact(4).enumerate() {
@@ -129,27 +129,6 @@ impl Bytes<'_> {
             source: self.path.to_path_buf(),
         })
     }
-}
-
-/// The 2θ grid start + i·step, i < n (degrees); an error message when a step below the
-/// resolution of the 2θ values (or an overflow) would repeat a value (found by cargo fuzz).
-pub(crate) fn two_theta_grid(
-    start: f64,
-    step: f64,
-    n: usize,
-) -> std::result::Result<Vec<f64>, String> {
-    let mut tth = Vec::with_capacity(n);
-    for i in 0..n {
-        let t = start + i as f64 * step;
-        if !t.is_finite() || tth.last().is_some_and(|&prev| t <= prev) {
-            return Err(format!(
-                "step size {step}° gives no distinct 2θ at point {} (2θ = {t})",
-                i + 1
-            ));
-        }
-        tth.push(t);
-    }
-    Ok(tth)
 }
 
 /// Whether `bytes` start with a Bruker RAW v1, v2, v3 or v4 magic number.

@@ -202,7 +202,7 @@ fn range(
         .checked_mul(datum)
         .ok_or_else(|| r.err(p + 88, "the step count overflows".to_string()))?;
     let data = r.slice(data_at, len, &format!("the {steps} data of range {k}"))?;
-    let tth = super::raw::two_theta_grid(start, step, steps)
+    let tth = crate::powder::two_theta_grid(start, step, steps)
         .map_err(|message| r.err(p + 80, format!("range {k}: {message}")))?;
     let mut y = Vec::with_capacity(steps);
     let mut esd = Vec::with_capacity(steps);
