@@ -181,6 +181,10 @@ fn rejections_name_the_line() {
     assert_eq!(err_line("t\nBANK 1 2 1 CONST 1000 10 0 0 STD\n      -5       3\n").0, 3);
     assert_eq!(err_line("t\nBANK 1 2 1 CONST 1000 10 0 0 STD\n     abc       3\n").0, 3);
     assert_eq!(err_line("t\nBANK 1 1 1 CONST 1000 10 0 0 ESD\n    10.0    -1.0\n").0, 3);
+    // A step below the resolution of 2θ (found by cargo fuzz): the data line is named.
+    let (l, m) = err_line("t\nBANK 1 2 1 CONST 2e21 10 0 0 STD\n       1       2\n");
+    assert_eq!(l, 3);
+    assert!(m.contains("no distinct 2θ"), "{m}");
     assert_eq!(err_line("t\nBANK 1 1 1 CONST 1000 10 0 0 ESD\n    10.0\n").0, 3);
     let fx = "t\nBANK 1 3 3 CONS 0 0 0 0 FXYE\n1000 1 1\n";
     assert_eq!(err_line(&format!("{fx}1000 1 1\n1020 1 1\n")).0, 4); // not increasing

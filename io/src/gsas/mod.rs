@@ -480,7 +480,21 @@ fn parse_bank(
                         break; // padding of the last record (GSAS writes zeros)
                     }
                     let i = y.len() as f64;
-                    tth.push((h.start_centideg + i * h.step_centideg) / 100.0);
+                    let t = (h.start_centideg + i * h.step_centideg) / 100.0;
+                    // As `powder::two_theta_grid`: a step below the resolution of 2θ (or an
+                    // overflow) would repeat a value (found by cargo fuzz).
+                    if !t.is_finite() || tth.last().is_some_and(|&prev| t <= prev) {
+                        return Err(Error::Data {
+                            path: path.to_path_buf(),
+                            line: line_no,
+                            message: format!(
+                                "step size {}° gives no distinct 2θ at point {} (2θ = {t})",
+                                h.step_centideg / 100.0,
+                                y.len() + 1
+                            ),
+                        });
+                    }
+                    tth.push(t);
                     y.push(v);
                     esd.push(e);
                 }
