@@ -22,7 +22,7 @@
 # removes from it every file byte-identical to a real file of ../shared/data or to an input
 # derived from one (those are re-added at run time, never committed), and any file > 32 KB (mutated near-copies of
 # the real files; the fuzzer regrows them from the seeds in seconds), then the largest files
-# until the target's corpus is at most 128 KB.
+# until the target's corpus is at most 100 KB.
 set -uo pipefail
 
 FUZZ="${BRAGG_FUZZ_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
@@ -31,7 +31,7 @@ SHARED="${BRAGG_SHARED_DATA:-$ROOT/../shared/data}"
 FIX="$ROOT/fixtures"
 TRIPLE="x86_64-unknown-linux-gnu"
 MAX_KEEP=$((32 * 1024))
-BUDGET=$((128 * 1024)) # committed corpus per target, bytes: the largest files go first
+BUDGET=$((100 * 1024)) # committed corpus per target, bytes: the largest files go first
 
 TEXT_TARGETS="xye gsas_raw gsas_prm instprm fullprof uxd xrdml ras chi pdcif cif model powder
   mpt arbin maccor generic_csv scan_times brml_xml rasx_members ndax_ndc"

@@ -4,8 +4,8 @@ use bragg_io_fuzz::*;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let p = scratch_file("fuzz.ndax", data);
-    if let Ok(log) = bragg_io::echem::neware::read_ndax(&p) {
+    if let Ok(log) = with_scratch_file("fuzz.ndax", data, |p| bragg_io::echem::neware::read_ndax(p))
+    {
         check_echem(&log);
     }
 });

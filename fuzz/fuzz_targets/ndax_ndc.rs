@@ -8,8 +8,9 @@ fuzz_target!(|data: &[u8]| {
         ("TestInfo.xml", br#"<TestInfo StartTime="2025-07-02 18:00:00"/>"#),
         ("data.ndc", data),
     ]);
-    let p = scratch_file("fuzz_ndc.ndax", &zip);
-    if let Ok(log) = bragg_io::echem::neware::read_ndax(&p) {
+    if let Ok(log) =
+        with_scratch_file("fuzz_ndc.ndax", &zip, |p| bragg_io::echem::neware::read_ndax(p))
+    {
         check_echem(&log);
     }
 });

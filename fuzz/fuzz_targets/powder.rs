@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
         "brml",
     ];
     let name = format!("fuzz.{}", EXT[data.len() % EXT.len()]);
-    let wl = if (data.len() / EXT.len()) % 2 == 0 { None } else { Some(1.5406) };
+    let wl = if (data.len() / EXT.len()).is_multiple_of(2) { None } else { Some(1.5406) };
     if let Ok(s) = bragg_io::powder::parse_powder_with_wavelength(data, Path::new(&name), wl) {
         check_scan(&s);
     }

@@ -88,27 +88,29 @@ pub fn split_nul(data: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// A per-process scratch directory (in /dev/shm when it exists) for parsers that only read
-/// from a path; removed when the process exits normally.
+/// A per-process scratch directory `bragg-fuzz-*` (in /dev/shm when it exists) for parsers
+/// that only read from a path. Statics are never dropped, so the directory outlives the
+/// process; [`with_scratch_file`] removes its file after each run, leaving it empty.
 pub fn scratch_dir() -> &'static Path {
     use std::sync::OnceLock;
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let shm = Path::new("/dev/shm");
-        let made = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() };
-        match made {
-            Ok(d) => d,
+        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        match tempfile::Builder::new().prefix("bragg-fuzz-").tempdir_in(base) {
+            Ok(d) => d.keep(),
             Err(e) => panic!("fuzz harness: cannot create a scratch directory: {e}"),
         }
     })
-    .path()
 }
 
-/// Writes `bytes` to `<scratch>/<name>` and returns the path.
-pub fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
+/// Writes `bytes` to `<scratch>/<name>`, calls `f` with its path, then removes the file.
+pub fn with_scratch_file<T>(name: &str, bytes: &[u8], f: impl FnOnce(&Path) -> T) -> T {
     let p = scratch_dir().join(name);
     if let Err(e) = std::fs::write(&p, bytes) {
         panic!("fuzz harness: cannot write {}: {e}", p.display());
     }
-    p
+    let out = f(&p);
+    let _ = std::fs::remove_file(&p);
+    out
 }
