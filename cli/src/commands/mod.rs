@@ -5,6 +5,7 @@ pub mod demo;
 pub mod density;
 pub mod hysteresis;
 pub mod merge;
+pub mod model_source;
 pub mod refine;
 pub mod relax;
 pub mod sequential;

@@ -21,13 +21,14 @@ pub use outputs::{
 };
 pub use summary::unit_of;
 
+use crate::commands::model_source::{apply_bounds_and_constraints, manual_stages, ModelSource};
 use crate::commands::simulate::InstrumentPreset;
 use anyhow::{anyhow, bail, Context, Result};
 use bragg_crystal::background::ChebyshevBackground;
 use bragg_crystal::instrument::{Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO};
 use bragg_crystal::pattern::ProfileTerm;
 use bragg_crystal::pattern::{Instrument, PatternModel, PhaseContribution};
-use bragg_io::model::{parse_model, ConstraintSpec, ModelFile, Preset, RefineMode, StrategyKind};
+use bragg_io::model::{Preset, RefineMode, StrategyKind};
 use bragg_io::{read_cif, read_powder, PowderScan};
 use bragg_refine::fit::FitOutcome;
 use bragg_refine::key::{InstItem, PhaseItem};
@@ -35,7 +36,7 @@ use bragg_refine::lebail::{lebail, ExtractedReflection, InitialIntensities, LeBa
 use bragg_refine::pawley::{pawley, PawleyOptions};
 use bragg_refine::strategy::StrategyOptions;
 use bragg_refine::strategy::{apply_default_bounds, run_default, run_stage, StageReport};
-use bragg_refine::{Constraint, FitOptions, Observations, ParamKey, Refinement, Termination};
+use bragg_refine::{FitOptions, Observations, ParamKey, Refinement, Termination};
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -148,22 +149,6 @@ impl WavelengthSource {
             WavelengthSource::Model => "model",
             WavelengthSource::DataFile => "data file header",
         }
-    }
-}
-
-/// The model file, kept to name the line of a problem found after parsing.
-struct ModelSource {
-    path: PathBuf,
-    text: String,
-    file: ModelFile,
-}
-
-impl ModelSource {
-    /// `path:line: message`, the line being the first that contains `needle` (1 if none).
-    fn error(&self, needle: &str, message: impl std::fmt::Display) -> anyhow::Error {
-        let line =
-            self.text.find(needle).map(|i| self.text[..i].matches('\n').count() + 1).unwrap_or(1);
-        anyhow!("{}:{line}: {message}", self.path.display())
     }
 }
 
@@ -362,75 +347,21 @@ fn build_model(
     Ok((model, origin))
 }
 
-/// Parses and resolves a parameter key written in the model file.
-fn model_key(r: &Refinement, src: &ModelSource, text: &str) -> Result<ParamKey> {
-    let needle = format!("\"{text}\"");
-    let key: ParamKey = text.parse().map_err(|e| src.error(&needle, e))?;
-    r.target(&key).map_err(|e| src.error(&needle, e))?;
-    Ok(key)
-}
-
 /// Applies the `[refine]` bounds and constraints and resolves the manual stages.
 fn apply_refine_table(
     r: &mut Refinement,
     src: &ModelSource,
     strategy: StrategyKind,
 ) -> Result<Option<Vec<Stage>>> {
-    let Some(spec) = &src.file.refine else { return Ok(None) };
-    for (text, [lo, hi]) in &spec.bounds {
-        let key = model_key(r, src, text)?;
-        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            return Err(src.error(
-                &format!("\"{text}\""),
-                format!("bounds of {text}: [{lo}, {hi}] must be finite with lo < hi"),
-            ));
-        }
-        r.parameter_mut(&key)?.bounds = Some((*lo, *hi));
+    if src.file.refine.is_none() {
+        return Ok(None);
     }
-    for c in &spec.constraints {
-        let (constraint, needle) = match c {
-            ConstraintSpec::Linear { terms } => {
-                let mut out = Vec::with_capacity(terms.len());
-                for (text, coef) in terms {
-                    out.push((model_key(r, src, text)?, *coef));
-                }
-                (Constraint::Linear { terms: out }, "\"linear\"".to_string())
-            }
-            ConstraintSpec::SiteTotal { phase, site } => (
-                Constraint::SiteTotal { phase: phase.clone(), site: site.clone() },
-                format!("\"{site}\""),
-            ),
-            ConstraintSpec::ConserveSpecies { phase, species, sites } => (
-                Constraint::ConserveSpecies {
-                    phase: phase.clone(),
-                    species: species.clone(),
-                    sites: sites.clone(),
-                },
-                format!("\"{species}\""),
-            ),
-        };
-        let terms = constraint.terms(&r.model).map_err(|e| src.error(&needle, e))?;
-        for (key, _) in &terms {
-            r.target(key).map_err(|e| src.error(&needle, format!("constraint: {e}")))?;
-        }
-        r.constraints.push(constraint);
-    }
+    apply_bounds_and_constraints(r, src)?;
     if strategy == StrategyKind::Default {
         return Ok(None);
     }
-    let mut stages = Vec::new();
-    if !spec.params.is_empty() {
-        let keys = spec.params.iter().map(|t| model_key(r, src, t)).collect::<Result<_>>()?;
-        stages.push(Stage { name: "manual".to_string(), keys });
-    }
-    for (i, s) in spec.stages.iter().enumerate() {
-        let keys = s.params.iter().map(|t| model_key(r, src, t)).collect::<Result<_>>()?;
-        stages.push(Stage {
-            name: s.name.clone().unwrap_or_else(|| format!("stage {}", i + 1)),
-            keys,
-        });
-    }
-    Ok(Some(stages))
+    let stages = manual_stages(r, src)?;
+    Ok(Some(stages.into_iter().map(|(name, keys)| Stage { name, keys }).collect()))
 }
 
 /// The strategy the model asks for, checked for consistency.
@@ -465,12 +396,7 @@ fn prepare(args: &RefineArgs) -> Result<Prepared> {
     let mut notes: Vec<String> =
         scan.meta.notes.iter().map(|n| format!("{}: {n}", args.data.display())).collect();
     let source = match &args.model {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-            let file = parse_model(&text, path)?;
-            Some(ModelSource { path: path.clone(), text, file })
-        }
+        Some(path) => Some(ModelSource::read(path)?),
         None => None,
     };
     let spec = source.as_ref().and_then(|s| s.file.refine.clone()).unwrap_or_default();

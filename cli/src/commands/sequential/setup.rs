@@ -6,6 +6,7 @@
 
 use super::time::parse_timestamp;
 use super::SequentialArgs;
+use crate::commands::model_source::{apply_bounds_and_constraints, manual_stages};
 use crate::commands::refine::cif_phases;
 use crate::commands::refine::{parse_window, DEFAULT_BACKGROUND_TERMS};
 use crate::commands::simulate::InstrumentPreset;
@@ -16,37 +17,13 @@ use bragg_crystal::instrument::{
 };
 use bragg_crystal::pattern::{Instrument, PatternModel};
 use bragg_io::gsas::prm::{read_gsas_prm, GsasPrmBank};
-use bragg_io::model::{parse_model, ConstraintSpec, ModelFile, Preset, RefineMode};
+use bragg_io::model::{Preset, RefineMode};
 use bragg_io::{read_powder, PowderScan};
 use bragg_refine::sequential::{LoadedScan, ScanMeta};
-use bragg_refine::{Constraint, Observations, ParamKey, Refinement};
-use std::path::{Path, PathBuf};
+use bragg_refine::{Observations, ParamKey, Refinement};
+use std::path::Path;
 
-/// The model file with its text (to name lines in messages).
-pub struct ModelSource {
-    /// Path.
-    pub path: PathBuf,
-    /// Text.
-    pub text: String,
-    /// Parsed file.
-    pub file: ModelFile,
-}
-
-impl ModelSource {
-    /// Reads and parses a model file.
-    pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        let file = parse_model(&text, path)?;
-        Ok(ModelSource { path: path.to_path_buf(), text, file })
-    }
-
-    /// `path:line: message`, the line being the first that contains `needle`.
-    pub fn error(&self, needle: &str, message: impl std::fmt::Display) -> anyhow::Error {
-        let line =
-            self.text.find(needle).map(|i| self.text[..i].matches('\n').count() + 1).unwrap_or(1);
-        anyhow!("{}:{line}: {message}", self.path.display())
-    }
-}
+pub use crate::commands::model_source::ModelSource;
 
 /// Which points of every scan are fitted.
 #[derive(Debug, Clone, PartialEq)]
@@ -266,13 +243,6 @@ pub fn build_model(
     Ok(model)
 }
 
-fn model_key(r: &Refinement, src: &ModelSource, text: &str) -> Result<ParamKey> {
-    let needle = format!("\"{text}\"");
-    let key: ParamKey = text.parse().map_err(|e| src.error(&needle, e))?;
-    r.target(&key).map_err(|e| src.error(&needle, e))?;
-    Ok(key)
-}
-
 /// Manual stages: (name, keys refined).
 pub type Stages = Vec<(String, Vec<ParamKey>)>;
 
@@ -282,50 +252,8 @@ pub fn apply_refine_table(r: &mut Refinement, src: &ModelSource) -> Result<Optio
     if spec.mode.is_some_and(|m| m != RefineMode::Rietveld) {
         return Err(src.error("mode", "bragg sequential fits Rietveld models only (refine.mode)"));
     }
-    for (text, [lo, hi]) in &spec.bounds {
-        let key = model_key(r, src, text)?;
-        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            return Err(src.error(
-                &format!("\"{text}\""),
-                format!("bounds of {text}: [{lo}, {hi}] must be finite with lo < hi"),
-            ));
-        }
-        r.parameter_mut(&key)?.bounds = Some((*lo, *hi));
-    }
-    for c in &spec.constraints {
-        let constraint = match c {
-            ConstraintSpec::Linear { terms } => Constraint::Linear {
-                terms: terms
-                    .iter()
-                    .map(|(t, c)| Ok((model_key(r, src, t)?, *c)))
-                    .collect::<Result<_>>()?,
-            },
-            ConstraintSpec::SiteTotal { phase, site } => {
-                Constraint::SiteTotal { phase: phase.clone(), site: site.clone() }
-            }
-            ConstraintSpec::ConserveSpecies { phase, species, sites } => {
-                Constraint::ConserveSpecies {
-                    phase: phase.clone(),
-                    species: species.clone(),
-                    sites: sites.clone(),
-                }
-            }
-        };
-        let terms = constraint.terms(&r.model).map_err(|e| src.error("constraints", e))?;
-        for (key, _) in &terms {
-            r.target(key).map_err(|e| src.error("constraints", format!("constraint: {e}")))?;
-        }
-        r.constraints.push(constraint);
-    }
-    let mut stages = Vec::new();
-    if !spec.params.is_empty() {
-        let keys = spec.params.iter().map(|t| model_key(r, src, t)).collect::<Result<_>>()?;
-        stages.push(("manual".to_string(), keys));
-    }
-    for (i, s) in spec.stages.iter().enumerate() {
-        let keys = s.params.iter().map(|t| model_key(r, src, t)).collect::<Result<_>>()?;
-        stages.push((s.name.clone().unwrap_or_else(|| format!("stage {}", i + 1)), keys));
-    }
+    apply_bounds_and_constraints(r, src)?;
+    let stages = manual_stages(r, src)?;
     Ok(if stages.is_empty() { None } else { Some(stages) })
 }
 
