@@ -22,8 +22,8 @@
 //! (an error otherwise).
 
 use crate::echem::text::{
-    detect_delimiter, find_col, parse_naive_datetime, parse_num, parse_zoned_datetime, read_text,
-    split_fields,
+    find_col, parse_naive_datetime, parse_num, parse_zoned_datetime, read_text, split_fields,
+    table, Table,
 };
 use crate::echem::EchemLog;
 use crate::error::{Error, Result};
@@ -108,20 +108,8 @@ fn parse_instant(s: &str) -> Option<ScanInstant> {
 
 /// Parses the text of a scan-time table (`path` names the file in errors).
 pub fn parse_scan_times(path: &Path, text: &str) -> Result<ScanTimeTable> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let Some((h_idx, h_line)) = lines.next() else {
-        return Err(Error::Data {
-            path: path.to_path_buf(),
-            line: 1,
-            message: "empty scan-time table".into(),
-        });
-    };
-    let header_line = h_idx + 1;
-    let delim = detect_delimiter(h_line);
-    let header = split_fields(h_line.trim_start_matches('\u{feff}'), delim);
+    let Table { header_line, delim, header, rows: lines } =
+        table(path, text, true, "empty scan-time table")?;
     let missing = |what: &str| Error::Missing {
         path: path.to_path_buf(),
         line: header_line,

@@ -18,8 +18,8 @@
 //! dates time zero; formats `MM/DD/YYYY hh:mm:ss[.fff] [AM|PM]` or ISO).
 
 use super::text::{
-    counter_at, detect_delimiter, find_col, num_at, parse_naive_datetime, parse_num, read_text,
-    split_fields, start_from_record,
+    counter_at, find_col, num_at, parse_naive_datetime, parse_num, read_text, split_fields,
+    start_from_record, table, Table,
 };
 use super::{
     finish, integrate_charge, CellState, CounterSum, EchemFormat, EchemLog, EchemPoint, Loc,
@@ -177,17 +177,7 @@ impl Cells for CsvCells<'_> {
 
 /// Parses the text of an Arbin CSV export (`path` names the file in errors).
 pub fn parse_arbin_csv(path: &Path, text: &str) -> Result<EchemLog> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let Some((h_idx, h_line)) = lines.next() else {
-        return Err(Error::Data {
-            path: path.to_path_buf(),
-            line: 1,
-            message: "empty file".into(),
-        });
-    };
-    let header_line = h_idx + 1;
-    let delim = detect_delimiter(h_line);
-    let header = split_fields(h_line.trim_start_matches('\u{feff}'), delim);
+    let Table { header_line, delim, header, rows: lines } = table(path, text, false, "empty file")?;
     let cols = Columns::find(&header).map_err(|what| Error::Missing {
         path: path.to_path_buf(),
         line: header_line,

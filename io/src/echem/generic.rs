@@ -10,7 +10,7 @@
 //! minus the first time dates time zero). Factors convert other units.
 
 use super::text::{
-    counter_at, detect_delimiter, find_col, num_at, read_text, split_fields, start_from_record,
+    counter_at, find_col, num_at, read_text, split_fields, start_from_record, table, Table,
 };
 use super::{
     finish, integrate_charge, zero_first_charge, CellState, EchemFormat, EchemLog, EchemPoint, Loc,
@@ -75,20 +75,8 @@ pub fn read_generic_csv(path: impl AsRef<Path>, mapping: &ColumnMapping) -> Resu
 
 /// Parses the text of a generic CSV log (`path` names the file in errors).
 pub fn parse_generic_csv(path: &Path, text: &str, m: &ColumnMapping) -> Result<EchemLog> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let Some((h_idx, h_line)) = lines.next() else {
-        return Err(Error::Data {
-            path: path.to_path_buf(),
-            line: 1,
-            message: "empty file (no header line)".into(),
-        });
-    };
-    let header_line = h_idx + 1;
-    let delim = detect_delimiter(h_line);
-    let header = split_fields(h_line.trim_start_matches('\u{feff}'), delim);
+    let Table { header_line, delim, header, rows: lines } =
+        table(path, text, true, "empty file (no header line)")?;
     let col = |given: &Option<String>, defaults: &[&str], what: &str, required: bool| {
         let found = match given {
             Some(name) => find_col(&header, &[name.as_str()]),

@@ -15,6 +15,39 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
     })
 }
 
+/// A delimited table: the header (the first line that is neither blank nor, with `comments`,
+/// a `#` comment) with its 1-based line, delimiter and fields (a UTF-8 BOM stripped), and the
+/// remaining such lines as (0-based index, text).
+pub(crate) struct Table<'a> {
+    /// 1-based line of the header.
+    pub header_line: usize,
+    /// Field delimiter ([`detect_delimiter`] of the header).
+    pub delim: char,
+    /// Header fields.
+    pub header: Vec<String>,
+    /// The data lines after the header.
+    pub rows: Box<dyn Iterator<Item = (usize, &'a str)> + 'a>,
+}
+
+/// Splits `text` into a [`Table`]; `empty` is the message of the error for a text without a
+/// header line (naming line 1 of `path`).
+pub(crate) fn table<'a>(
+    path: &Path,
+    text: &'a str,
+    comments: bool,
+    empty: &str,
+) -> Result<Table<'a>> {
+    let mut rows = text.lines().enumerate().filter(move |(_, l)| {
+        !(l.trim().is_empty() || (comments && l.trim_start().starts_with('#')))
+    });
+    let Some((h_idx, h_line)) = rows.next() else {
+        return Err(Error::Data { path: path.to_path_buf(), line: 1, message: empty.into() });
+    };
+    let delim = detect_delimiter(h_line);
+    let header = split_fields(h_line.trim_start_matches('\u{feff}'), delim);
+    Ok(Table { header_line: h_idx + 1, delim, header, rows: Box::new(rows) })
+}
+
 /// The field delimiter of a header line: tab, semicolon or comma, whichever occurs most
 /// (tab preferred on ties).
 pub(crate) fn detect_delimiter(header: &str) -> char {
