@@ -1,0 +1,161 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+//! bragg against FullProf's own calculated PbSO4 profile (issue 3).
+//!
+//! `fixtures/reference/pbso4_fullprof_calc.csv` is the calculated curve of FullProf 5.40's
+//! X-ray refinement of the IUCr PbSO4 round robin (`pbsox.prf`, provenance in
+//! `fixtures/README.md`), computed at the parameters its `pbsox.sum` reports. Here bragg draws
+//! the same model — FullProf's cell, atoms, zero, U V W, profile function 5 (η = η₀ + X·2θ),
+//! Bérar–Baldinozzi Asy1–3, λ 1.54056/1.54440 (ratio 0.5), Cthm 0.8 — and fits it to that
+//! noise-free curve. Needs no data from `../shared/`.
+
+use bragg_crystal::background::ChebyshevBackground;
+use bragg_crystal::instrument::{Polarization, Radiation, WavelengthComponent};
+use bragg_crystal::pattern::{Geometry, Instrument, PatternModel, PhaseContribution, ProbeKind};
+use bragg_crystal::profile::{ProfileFunction, ProfileParams};
+use bragg_refine::{FitOptions, Observations, ParamKey, Refinement};
+
+/// FullProf's refined values (pbsox.sum / pbsox.pcr).
+const CELL: [f64; 3] = [8.485684, 5.402483, 6.964548];
+const CELL_ESD: [f64; 3] = [0.00013, 0.00008, 0.00011];
+const ZERO: f64 = 0.00609;
+const ASY: [f64; 3] = [-0.37024, 0.00736, 1.23023];
+
+fn fullprof_model() -> PatternModel {
+    let g = bragg_crystal::SpaceGroup::from_symbol("Pnma").unwrap();
+    let occ = |s: &str| {
+        vec![bragg_crystal::Occupant {
+            species: bragg_crystal::Species::parse(s).unwrap(),
+            occupancy: 1.0,
+        }]
+    };
+    let site = |l: &str, el: &str, w: char, x: [f64; 3], b: f64| {
+        bragg_crystal::Site::at_wyckoff(l, &g, w, x, occ(el), b).unwrap()
+    };
+    let sites = vec![
+        site("Pb", "Pb", 'c', [0.18797, 0.25, 0.16754], 1.36126),
+        site("S", "S", 'c', [0.06467, 0.25, 0.68300], 0.89890),
+        site("O1", "O", 'c', [0.90706, 0.25, 0.59672], 0.56096),
+        site("O2", "O", 'c', [0.18642, 0.25, 0.54268], 1.00191),
+        site("O3", "O", 'd', [0.08025, 0.02961, 0.81208], 1.06887),
+    ];
+    let cell = bragg_crystal::Cell::new(CELL[0], CELL[1], CELL[2], 90.0, 90.0, 90.0).unwrap();
+    let phase = bragg_crystal::Phase::new("PbSO4", cell, g, sites).unwrap();
+    let radiation = Radiation::new(vec![
+        WavelengthComponent { wavelength_angstrom: 1.54056, relative_intensity: 1.0 },
+        WavelengthComponent { wavelength_angstrom: 1.54440, relative_intensity: 0.5 },
+    ])
+    .unwrap();
+    PatternModel {
+        instrument: Instrument {
+            radiation,
+            probe: ProbeKind::Xray,
+            zero_deg: ZERO,
+            geometry: Geometry::BraggBrentano { goniometer_radius_mm: 200.0, displacement_um: 0.0 },
+            polarization: Polarization::Monochromator {
+                two_theta_m_deg: 0.8f64.sqrt().acos().to_degrees(),
+            },
+            profile: ProfileParams {
+                u: 0.030989,
+                v: -0.051981,
+                w: 0.032000,
+                p: 0.0,
+                x: 0.014724,
+                y: 0.00001,
+                asym: 0.0,
+                bb: [ASY[0], ASY[1], ASY[2], 0.0],
+                function: ProfileFunction::PseudoVoigt,
+            },
+            anomalous: true,
+        },
+        phases: vec![PhaseContribution::new(phase, 4.0e-4)],
+        background: ChebyshevBackground::new(vec![150.0, 0.0, 0.0, 0.0, 0.0, 0.0], 10.0, 154.0)
+            .unwrap(),
+    }
+}
+
+/// FullProf's calculated profile over its fitted range 10–154° (its pcr excludes 154–180°).
+fn fullprof_calc() -> (Vec<f64>, Vec<f64>) {
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/reference/pbso4_fullprof_calc.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut t, mut y) = (vec![], vec![]);
+    for line in text.lines().skip(1) {
+        let (a, b) = line.split_once(',').unwrap();
+        let (a, b): (f64, f64) = (a.parse().unwrap(), b.parse().unwrap());
+        if a <= 154.0 {
+            t.push(a);
+            y.push(b);
+        }
+    }
+    assert_eq!(t.len(), 5761);
+    (t, y)
+}
+
+fn keys(k: &[&str]) -> Vec<ParamKey> {
+    k.iter().map(|k| k.parse().unwrap()).collect()
+}
+
+fn value(r: &Refinement, key: &str) -> (f64, f64) {
+    let p = r.parameters.iter().find(|p| p.key.to_string() == key).unwrap();
+    (p.value, p.esd.unwrap_or(f64::NAN))
+}
+
+/// Fitting bragg's model to FullProf's calculated curve, with FullProf's profile widths and
+/// atoms fixed, returns FullProf's cell within a tenth of FullProf's esds and its zero: the
+/// two programs place peaks the same way (Bragg's law, Kα1/Kα2, zero sign, the Bérar–
+/// Baldinozzi asymmetry with its sign, its z = (2θ_k − 2θ)/H and the clamp A ≥ 0).
+///
+/// Two differences remain and are measured here. (1) FullProf draws each peak only within
+/// ±Wdt·FWHM (Wdt = 6 in its pcr), bragg to 0.09 % of the area: after the fit the curves
+/// differ by Rw 2.1 %, mostly intensity at high angle where η = η₀ + X·2θ exceeds 1 and the
+/// truncated Lorentzian tails carry more area (with the truncation emulated in an
+/// experiment the difference falls to 0.34 %). (2) bragg's P₁ that reproduces FullProf's curve is
+/// 0.93–0.94 × FullProf's Asy1 at every angle (P₂, P₃ agree within 1 %): an unexplained
+/// constant factor of FullProf's low-angle term.
+#[test]
+fn fullprof_calculated_profile_gives_fullprof_cell() {
+    let (t, y) = fullprof_calc();
+    let obs = Observations::new(&t, &y, None, None, &[]).unwrap();
+    let mut r = Refinement::new(fullprof_model(), obs).unwrap();
+    r.refine(&keys(&["PbSO4.scale", "bkg.0", "bkg.1", "bkg.2", "bkg.3", "bkg.4", "bkg.5"]), true)
+        .unwrap();
+    r.fit(FitOptions::default()).unwrap();
+    r.refine(
+        &keys(&[
+            "PbSO4.cell.a",
+            "PbSO4.cell.b",
+            "PbSO4.cell.c",
+            "inst.zero",
+            "inst.asy1",
+            "inst.asy2",
+            "inst.asy3",
+        ]),
+        true,
+    )
+    .unwrap();
+    let out = r.fit(FitOptions::default()).unwrap();
+    eprintln!("bragg vs FullProf's calculated curve: Rw {:.2} %", 100.0 * out.statistics.rwp);
+    assert!(out.statistics.rwp < 0.05, "Rw {:.2} %", 100.0 * out.statistics.rwp);
+    for (k, (fp, esd)) in ["a", "b", "c"].iter().zip(CELL.iter().zip(CELL_ESD)) {
+        let (v, _) = value(&r, &format!("PbSO4.cell.{k}"));
+        eprintln!(
+            "{k}: bragg {v:.6}, FullProf {fp:.6}({esd}): {:+.2} FullProf esd",
+            (v - fp) / esd
+        );
+        assert!((v - fp).abs() < 0.2 * esd, "{k} = {v} vs FullProf {fp}({esd})");
+    }
+    let (zero, _) = value(&r, "inst.zero");
+    eprintln!("zero: bragg {zero:.5}°, FullProf {ZERO}(8)°");
+    assert!((zero - ZERO).abs() < 0.0008, "zero {zero}");
+    let asy: Vec<f64> =
+        ["inst.asy1", "inst.asy2", "inst.asy3"].iter().map(|k| value(&r, k).0).collect();
+    eprintln!(
+        "asymmetry bragg/FullProf: P1 {:.3}, P2 {:.3}, P3 {:.3}",
+        asy[0] / ASY[0],
+        asy[1] / ASY[1],
+        asy[2] / ASY[2]
+    );
+    assert!((asy[0] / ASY[0] - 0.935).abs() < 0.02, "P1 ratio {}", asy[0] / ASY[0]);
+    assert!((asy[1] / ASY[1] - 1.0).abs() < 0.03, "P2 ratio {}", asy[1] / ASY[1]);
+    assert!((asy[2] / ASY[2] - 1.0).abs() < 0.02, "P3 ratio {}", asy[2] / ASY[2]);
+}
