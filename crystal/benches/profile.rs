@@ -20,6 +20,7 @@ const PARAMS: ProfileParams = ProfileParams {
     asym: 0.03,
     bb: [0.0; 4],
     function: bragg_crystal::profile::ProfileFunction::Tch,
+    window_fwhm: 0.0,
 };
 
 fn grid() -> Vec<f64> {
@@ -41,6 +42,7 @@ const SYNC: ProfileParams = ProfileParams {
     asym: 0.002,
     bb: [0.0; 4],
     function: bragg_crystal::profile::ProfileFunction::Tch,
+    window_fwhm: 0.0,
 };
 
 fn bench_synchrotron(c: &mut Criterion) {

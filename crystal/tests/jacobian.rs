@@ -194,11 +194,14 @@ fn pseudo_voigt_function_targets_match_finite_differences() {
         ]
         .map(Target::Profile),
     );
-    for bb in [[0.0; 4], [-0.3, 0.01, 0.9, 0.0]] {
+    // The third case also draws each peak within ±6 FWHM only (FullProf's Wdt).
+    for (bb, window) in
+        [([0.0; 4], 0.0), ([-0.3, 0.01, 0.9, 0.0], 0.0), ([-0.3, 0.01, 0.9, 0.0], 6.0)]
+    {
         let mut model = ltno_al_lab_model().unwrap();
         let p = &mut model.instrument.profile;
         p.function = bragg_crystal::profile::ProfileFunction::PseudoVoigt;
-        (p.asym, p.bb, p.x, p.y) = (0.0, bb, 0.012, 0.05);
+        (p.asym, p.bb, p.x, p.y, p.window_fwhm) = (0.0, bb, 0.012, 0.05, window);
         check(&model, &grid, &targets, 1e-7, 2e-4);
     }
 }

@@ -6,7 +6,8 @@
 //! `fixtures/README.md`), computed at the parameters its `pbsox.sum` reports. Here bragg draws
 //! the same model — FullProf's cell, atoms, zero, U V W, profile function 5 (η = η₀ + X·2θ),
 //! Bérar–Baldinozzi Asy1–3, λ 1.54056/1.54440 (ratio 0.5), Cthm 0.8 — and fits it to that
-//! noise-free curve. Needs no data from `../shared/`.
+//! noise-free curve (no data from `../shared/` needed), then refines it against the measured
+//! pattern (`../shared/data/pbso4-roundrobin/pbsox.dat`; skipped with a note when absent).
 
 use bragg_crystal::background::ChebyshevBackground;
 use bragg_crystal::instrument::{Polarization, Radiation, WavelengthComponent};
@@ -20,7 +21,7 @@ const CELL_ESD: [f64; 3] = [0.00013, 0.00008, 0.00011];
 const ZERO: f64 = 0.00609;
 const ASY: [f64; 3] = [-0.37024, 0.00736, 1.23023];
 
-fn fullprof_model() -> PatternModel {
+fn fullprof_model(window_fwhm: f64) -> PatternModel {
     let g = bragg_crystal::SpaceGroup::from_symbol("Pnma").unwrap();
     let occ = |s: &str| {
         vec![bragg_crystal::Occupant {
@@ -64,6 +65,7 @@ fn fullprof_model() -> PatternModel {
                 asym: 0.0,
                 bb: [ASY[0], ASY[1], ASY[2], 0.0],
                 function: ProfileFunction::PseudoVoigt,
+                window_fwhm,
             },
             anomalous: true,
         },
@@ -114,9 +116,100 @@ fn value(r: &Refinement, key: &str) -> (f64, f64) {
 /// constant factor of FullProf's low-angle term.
 #[test]
 fn fullprof_calculated_profile_gives_fullprof_cell() {
+    let (r, rw) = fit_to_fullprof_curve(0.0);
+    assert!(rw < 0.025, "Rw {:.2} %", 100.0 * rw);
+    check_against_fullprof(&r);
+}
+
+/// With FullProf's own peak window (±Wdt·FWHM, Wdt = 6, `ProfileParams::window_fwhm`) the two
+/// curves agree to Rw 0.3 %: the window was the rest of the difference.
+#[test]
+fn with_fullprof_window_the_curves_agree() {
+    let (r, rw) = fit_to_fullprof_curve(6.0);
+    assert!(rw < 0.005, "Rw {:.2} %", 100.0 * rw);
+    check_against_fullprof(&r);
+}
+
+/// FullProf's reported solution is not the least-squares minimum of its own model. bragg,
+/// drawing FullProf's curve to Rw 0.3 % (above), gets FullProf's Rwp on the measured data at
+/// FullProf's parameters (10.32 % over 10–154°; pbsox.sum: 10.3 %); refining FullProf's 34
+/// parameters from there lowers it to ≈ 10.19 % and moves the cell by several of FullProf's
+/// esds — so "FullProf's cell within 3 esd" cannot be asked of a converged refinement, even one
+/// with FullProf's exact model. Needs `../shared/data/pbso4-roundrobin/pbsox.dat`.
+#[test]
+fn fullprof_reported_point_is_not_the_minimum_of_its_model() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/pbso4-roundrobin/pbsox.dat");
+    if !std::path::Path::new(path).exists() {
+        eprintln!(
+            "note: {path} not found; skipping (the shared data folder is not beside this checkout)"
+        );
+        return;
+    }
+    let scan = bragg_io::read_powder(std::path::Path::new(path)).unwrap();
+    let d = &scan.data;
+    let keep: Vec<usize> = (0..d.len()).filter(|&i| d.two_theta_deg[i] <= 154.0).collect();
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let obs =
+        Observations::new(&pick(&d.two_theta_deg), &pick(&d.intensity), None, None, &[]).unwrap();
+    // FullProf's model as bragg draws it (P₁ from the fit to FullProf's curve).
+    let (emulated, _) = fit_to_fullprof_curve(6.0);
+    let mut r = Refinement::new(emulated.model.clone(), obs).unwrap();
+    r.refine(&keys(&["PbSO4.scale", "bkg.0", "bkg.1", "bkg.2", "bkg.3", "bkg.4", "bkg.5"]), true)
+        .unwrap();
+    let at_fullprof = r.fit(FitOptions::default()).unwrap().statistics.rwp;
+    let mut all = vec![
+        "PbSO4.cell.a",
+        "PbSO4.cell.b",
+        "PbSO4.cell.c",
+        "inst.zero",
+        "inst.U",
+        "inst.V",
+        "inst.W",
+        "inst.X",
+        "inst.asy1",
+        "inst.asy2",
+        "inst.asy3",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    for site in ["Pb", "S", "O1", "O2"] {
+        for q in ["x", "z", "biso"] {
+            all.push(format!("PbSO4.{site}.{q}"));
+        }
+    }
+    for q in ["x", "y", "z", "biso"] {
+        all.push(format!("PbSO4.O3.{q}"));
+    }
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    r.refine(&keys(&all), true).unwrap();
+    let out = r.fit(FitOptions::default()).unwrap();
+    let converged = out.statistics.rwp;
+    eprintln!(
+        "Rwp at FullProf's parameters {:.3} %, after refining its 34 parameters {:.3} %",
+        100.0 * at_fullprof,
+        100.0 * converged
+    );
+    assert!((at_fullprof - 0.1032).abs() < 0.0005, "Rwp {:.3} %", 100.0 * at_fullprof);
+    assert!(converged < at_fullprof - 0.0008, "Rwp {:.3} %", 100.0 * converged);
+    let mut moved = 0.0f64;
+    for (k, (fp, esd)) in ["a", "b", "c"].iter().zip(CELL.iter().zip(CELL_ESD)) {
+        let (v, e) = value(&r, &format!("PbSO4.cell.{k}"));
+        eprintln!(
+            "{k}: {v:.5}({e:.5}), FullProf {fp:.5}({esd}): {:+.1} FullProf esd",
+            (v - fp) / esd
+        );
+        moved = moved.max(((v - fp) / esd).abs());
+    }
+    assert!(moved > 5.0, "the cell moved by at most {moved:.1} FullProf esd");
+}
+
+/// Fits bragg's FullProf model (with `window_fwhm`) to FullProf's calculated curve: scale and
+/// background first, then cell, zero and Asy1–3. Returns the refinement and its Rw.
+fn fit_to_fullprof_curve(window_fwhm: f64) -> (Refinement, f64) {
     let (t, y) = fullprof_calc();
     let obs = Observations::new(&t, &y, None, None, &[]).unwrap();
-    let mut r = Refinement::new(fullprof_model(), obs).unwrap();
+    let mut r = Refinement::new(fullprof_model(window_fwhm), obs).unwrap();
     r.refine(&keys(&["PbSO4.scale", "bkg.0", "bkg.1", "bkg.2", "bkg.3", "bkg.4", "bkg.5"]), true)
         .unwrap();
     r.fit(FitOptions::default()).unwrap();
@@ -134,21 +227,28 @@ fn fullprof_calculated_profile_gives_fullprof_cell() {
     )
     .unwrap();
     let out = r.fit(FitOptions::default()).unwrap();
-    eprintln!("bragg vs FullProf's calculated curve: Rw {:.2} %", 100.0 * out.statistics.rwp);
-    assert!(out.statistics.rwp < 0.05, "Rw {:.2} %", 100.0 * out.statistics.rwp);
+    eprintln!(
+        "window {window_fwhm} FWHM: bragg vs FullProf's calculated curve Rw {:.2} %",
+        100.0 * out.statistics.rwp
+    );
+    (r, out.statistics.rwp)
+}
+
+/// FullProf's cell within 0.2 of its esds, its zero within its esd, and the asymmetry ratios.
+fn check_against_fullprof(r: &Refinement) {
     for (k, (fp, esd)) in ["a", "b", "c"].iter().zip(CELL.iter().zip(CELL_ESD)) {
-        let (v, _) = value(&r, &format!("PbSO4.cell.{k}"));
+        let (v, _) = value(r, &format!("PbSO4.cell.{k}"));
         eprintln!(
             "{k}: bragg {v:.6}, FullProf {fp:.6}({esd}): {:+.2} FullProf esd",
             (v - fp) / esd
         );
         assert!((v - fp).abs() < 0.2 * esd, "{k} = {v} vs FullProf {fp}({esd})");
     }
-    let (zero, _) = value(&r, "inst.zero");
+    let (zero, _) = value(r, "inst.zero");
     eprintln!("zero: bragg {zero:.5}°, FullProf {ZERO}(8)°");
     assert!((zero - ZERO).abs() < 0.0008, "zero {zero}");
     let asy: Vec<f64> =
-        ["inst.asy1", "inst.asy2", "inst.asy3"].iter().map(|k| value(&r, k).0).collect();
+        ["inst.asy1", "inst.asy2", "inst.asy3"].iter().map(|k| value(r, k).0).collect();
     eprintln!(
         "asymmetry bragg/FullProf: P1 {:.3}, P2 {:.3}, P3 {:.3}",
         asy[0] / ASY[0],

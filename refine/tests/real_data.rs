@@ -160,11 +160,11 @@ fn pbso4_xray_matches_fullprof() {
 /// 10.3 %. What remains (a −0.005 %, b −0.014 %, c −0.007 %, i.e. 3–8 FullProf esds) is not
 /// a difference in how the two programs place or shape peaks: fitted to FullProf's own
 /// calculated curve, bragg returns FullProf's cell within 0.05 of its esds
-/// (`tests/fullprof_peer.rs`). It is FullProf's ±6 FWHM peak truncation (Wdt) and the
-/// fact that FullProf's reported parameters are not the least-squares minimum of its own
-/// model: with that truncation emulated, refining from FullProf's solution lowers Rwp from
-/// 10.32 % to 10.19 % and moves the cell by 8–15 of FullProf's esds (closing note of
-/// session 3).
+/// (`tests/fullprof_peer.rs`). It is FullProf's ±6 FWHM peak truncation (Wdt, bragg's
+/// `window_fwhm`) and the fact that FullProf's reported parameters are not the least-squares
+/// minimum of its own model: with FullProf's exact model, refining from FullProf's solution
+/// lowers Rwp from 10.31 % to 10.19 % and moves the cell by 7–13 of FullProf's esds
+/// (`fullprof_reported_point_is_not_the_minimum_of_its_model`).
 #[test]
 fn pbso4_with_fullprof_asymmetry_gives_fullprof_cell() {
     let mut instrument = lab_instrument(1.54056, 1.54440, 0.5, 0.8);

@@ -737,33 +737,75 @@ impl Shape {
         })
     }
 
-    fn add_scaled(&self, grid: &[f64], scale: f64, out: &mut [f64]) -> std::ops::Range<usize> {
+    /// Centre and FWHM (degrees) of the peak.
+    fn center_fwhm(&self) -> (f64, f64) {
         match self {
-            Shape::Tch(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
-            Shape::Fcj(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
-            Shape::BbTch(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
-            Shape::BbFcj(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
-            Shape::Pv(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
-            Shape::BbPv(s) => s.add_scaled(grid, scale, DEFAULT_CUTOFF, out),
+            Shape::Tch(s) => (s.center_deg(), s.fwhm()),
+            Shape::Fcj(s) => (s.center_deg(), s.fwhm()),
+            Shape::BbTch(s) => (s.center_deg(), s.fwhm()),
+            Shape::BbFcj(s) => (s.center_deg(), s.fwhm()),
+            Shape::Pv(s) => (s.center_deg(), s.fwhm()),
+            Shape::BbPv(s) => (s.center_deg(), s.fwhm()),
         }
     }
 
-    /// Calls `f(i, point, ∂value/∂P₁…P₄)` over the support.
-    fn visit<F: FnMut(usize, &ProfilePoint, &[f64; 4])>(&self, grid: &[f64], mut f: F) {
+    /// The grid points the peak may touch: all of them, or those within ±`window_fwhm` × FWHM
+    /// of the centre when `window_fwhm` > 0 (FullProf's Wdt, [`ProfileParams::window_fwhm`]).
+    fn limit(&self, grid: &[f64], window_fwhm: f64) -> std::ops::Range<usize> {
+        if window_fwhm > 0.0 {
+            let (c, h) = self.center_fwhm();
+            crate::profile::window(grid, c - window_fwhm * h, c + window_fwhm * h)
+        } else {
+            0..grid.len()
+        }
+    }
+
+    fn add_scaled(
+        &self,
+        grid: &[f64],
+        scale: f64,
+        window_fwhm: f64,
+        out: &mut [f64],
+    ) -> std::ops::Range<usize> {
+        let lim = self.limit(grid, window_fwhm);
+        let (Some(g), Some(o)) = (grid.get(lim.clone()), out.get_mut(lim.clone())) else {
+            return 0..0;
+        };
+        let r = match self {
+            Shape::Tch(s) => s.add_scaled(g, scale, DEFAULT_CUTOFF, o),
+            Shape::Fcj(s) => s.add_scaled(g, scale, DEFAULT_CUTOFF, o),
+            Shape::BbTch(s) => s.add_scaled(g, scale, DEFAULT_CUTOFF, o),
+            Shape::BbFcj(s) => s.add_scaled(g, scale, DEFAULT_CUTOFF, o),
+            Shape::Pv(s) => s.add_scaled(g, scale, DEFAULT_CUTOFF, o),
+            Shape::BbPv(s) => s.add_scaled(g, scale, DEFAULT_CUTOFF, o),
+        };
+        r.start + lim.start..r.end + lim.start
+    }
+
+    /// Calls `f(i, point, ∂value/∂P₁…P₄)` over the support (within the window, if any).
+    fn visit<F: FnMut(usize, &ProfilePoint, &[f64; 4])>(
+        &self,
+        grid: &[f64],
+        window_fwhm: f64,
+        mut f: F,
+    ) {
         const NONE: [f64; 4] = [0.0; 4];
+        let lim = self.limit(grid, window_fwhm);
+        let Some(g) = grid.get(lim.clone()) else { return };
+        let off = lim.start;
         match self {
             Shape::Tch(s) => {
-                s.for_each_in_support(grid, DEFAULT_CUTOFF, |i, p| f(i, p, &NONE));
+                s.for_each_in_support(g, DEFAULT_CUTOFF, |i, p| f(i + off, p, &NONE));
             }
             Shape::Fcj(s) => {
-                s.for_each_in_support(grid, DEFAULT_CUTOFF, |i, p| f(i, p, &NONE));
+                s.for_each_in_support(g, DEFAULT_CUTOFF, |i, p| f(i + off, p, &NONE));
             }
             Shape::Pv(s) => {
-                s.for_each_in_support(grid, DEFAULT_CUTOFF, |i, p| f(i, p, &NONE));
+                s.for_each_in_support(g, DEFAULT_CUTOFF, |i, p| f(i + off, p, &NONE));
             }
-            Shape::BbTch(s) => visit_bb(s, grid, f),
-            Shape::BbFcj(s) => visit_bb(s, grid, f),
-            Shape::BbPv(s) => visit_bb(s, grid, f),
+            Shape::BbTch(s) => visit_bb(s, g, |i, p, d| f(i + off, p, d)),
+            Shape::BbFcj(s) => visit_bb(s, g, |i, p, d| f(i + off, p, d)),
+            Shape::BbPv(s) => visit_bb(s, g, |i, p, d| f(i + off, p, d)),
         }
     }
 }
@@ -786,7 +828,7 @@ fn add_one(
     grid: &[f64],
     out: &mut [f64],
 ) -> Result<std::ops::Range<usize>> {
-    Ok(Shape::new(p, asym, false, false)?.add_scaled(grid, p.area, out))
+    Ok(Shape::new(p, asym, false, false)?.add_scaled(grid, p.area, asym.window_fwhm, out))
 }
 
 /// Adds the peaks to `out` on the sorted grid `two_theta_deg`: each evaluated only over its
@@ -848,7 +890,7 @@ fn draw_with_jacobian(
         };
         let fcj = derivs.iter().any(|d| d.d_asym != 0.0);
         let bb = derivs.iter().any(|d| d.bb.is_some());
-        Shape::new(p, asym, fcj, bb)?.visit(grid, visit);
+        Shape::new(p, asym, fcj, bb)?.visit(grid, asym.window_fwhm, visit);
     }
     Ok(())
 }

@@ -154,6 +154,14 @@ impl Instrument {
             });
         }
         self.polarization.validate()?;
+        let window = self.profile.window_fwhm;
+        if !(window.is_finite() && window >= 0.0) {
+            return Err(Error::InvalidValue {
+                name: "inst.window_fwhm".into(),
+                value: window,
+                reason: "must be finite and ≥ 0 (FWHM; 0 = the default area cutoff)",
+            });
+        }
         match self.geometry {
             Geometry::BraggBrentano { goniometer_radius_mm, displacement_um } => {
                 Goniometer::new(goniometer_radius_mm)?;

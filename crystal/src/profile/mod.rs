@@ -53,6 +53,9 @@ pub struct Asymmetry {
     pub fcj: f64,
     /// Bérar–Baldinozzi P₁…P₄ (all 0: none).
     pub bb: BerarBaldinozzi,
+    /// Peak window ±`window_fwhm` × FWHM (0: the default area cutoff); see
+    /// [`ProfileParams::window_fwhm`].
+    pub window_fwhm: f64,
 }
 
 impl Asymmetry {
@@ -62,6 +65,7 @@ impl Asymmetry {
             function: profile.function,
             fcj: profile.asym,
             bb: BerarBaldinozzi { p: profile.bb },
+            window_fwhm: profile.window_fwhm,
         }
     }
 }
