@@ -4,15 +4,16 @@
 //! the parse rate (MB/s) against `wc -l` on the same file."
 //!
 //! * `xye_50MB`: a deterministic three-column xye (2θ with 6 decimals, intensity and esd as
-//!   floats, 1.5 M lines, ≈ 50 MB) generated once in a temporary directory; `read_xye` against
-//!   `wc -l FILE`.
+//!   floats, 1.5 M lines, ≈ 50 MB) generated once in a temporary directory; `read_xye` and
+//!   `read_powder` (content sniffing, then the same streamed parser) against `wc -l FILE`.
 //! * `fxye_series_17`: the 17 GSAS FXYE scans of `../shared/data/seq-cucr2o4-11bm/OH_*.fxye`
 //!   (11-BM, CuCr2O4); `read_gsas` of all 17 per iteration against one `wc -l` over the 17.
 //!   Skipped with a note when that folder is absent.
 //!
 //! Both groups report `Throughput::Bytes`, so criterion prints MB/s (MiB/s). After the runs
 //! the medians and the ratio parse time / `wc -l` time are printed from criterion's
-//! `estimates.json` files.
+//! `estimates.json` files. These are warm-cache numbers (the parser's rate); the cold-cache
+//! comparison with the disk is `examples/cold_rate.rs` (needs root to drop the page cache).
 //!
 //! ```sh
 //! cargo bench -p bragg-io --bench parse_rate -- --warm-up-time 1 --measurement-time 5
@@ -80,11 +81,15 @@ fn bench_xye(c: &mut Criterion, dir: &Path) {
     wc_l(&files);
     let n = bragg_io::read_xye(&path).unwrap().len();
     assert_eq!(n, XYE_LINES);
+    assert_eq!(bragg_io::read_powder(&path).unwrap().data.len(), XYE_LINES);
     println!("xye_50MB: {} bytes, {n} points in {}", bytes, path.display());
     let mut g = c.benchmark_group("xye_50MB");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
     g.bench_function("read_xye", |b| b.iter(|| black_box(bragg_io::read_xye(&path).unwrap())));
+    g.bench_function("read_powder", |b| {
+        b.iter(|| black_box(bragg_io::read_powder(&path).unwrap()))
+    });
     g.bench_function("wc_l", |b| b.iter(|| wc_l(&files)));
     g.finish();
 }
@@ -165,6 +170,11 @@ fn report(group: &str, parse_id: &str, bytes: u64) {
 }
 
 fn main() {
+    // `PARSE_RATE_KEEP=FILE` also writes the synthetic xye to FILE (for `cold_rate`).
+    if let Some(keep) = std::env::var_os("PARSE_RATE_KEEP") {
+        let bytes = write_synthetic_xye(Path::new(&keep));
+        println!("wrote {bytes} bytes to {}", Path::new(&keep).display());
+    }
     let mut c = Criterion::default().configure_from_args();
     let dir = tempfile::tempdir().unwrap();
     bench_xye(&mut c, dir.path());
@@ -174,6 +184,7 @@ fn main() {
     println!("\nmedians (criterion estimates; MB = 10^6 bytes):");
     let xye_bytes = std::fs::metadata(dir.path().join("synthetic-50MB.xye")).map_or(0, |m| m.len());
     report("xye_50MB", "read_xye", xye_bytes);
+    report("xye_50MB", "read_powder", xye_bytes);
     if let Some(files) = fxye_series() {
         let bytes = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
         report(&format!("fxye_series_{}", files.len()), "read_gsas", bytes);

@@ -14,14 +14,14 @@
 //! comments.
 
 use crate::error::{Error, Result};
-use crate::powder::{decode_text, read_bytes, PowderFormat, PowderMetadata, PowderScan};
+use crate::powder::{read_text, PowderFormat, PowderMetadata, PowderScan};
 use crate::xye::PowderData;
 use std::path::Path;
 
 /// Reads a FullProf free-format `.dat` file (see the [module documentation](self)); gzip is
 /// decompressed transparently.
 pub fn read_fullprof(path: &Path) -> Result<PowderScan> {
-    parse_fullprof(&decode_text(&read_bytes(path)?), path)
+    parse_fullprof(&read_text(path)?, path)
 }
 
 /// A `start step stop` header candidate.
@@ -156,10 +156,19 @@ fn analyse(lines: &[&str], path: &Path) -> Result<Reading> {
     }))
 }
 
+/// Whether one of the first four non-comment lines of `text` reads as a `start step stop`
+/// header: a necessary condition of [`looks_like_fullprof`] that looks at those lines only.
+pub(crate) fn has_header_candidate(text: &str) -> bool {
+    text.lines().filter(|l| !skip(l)).take(4).enumerate().any(|(i, l)| header_of(i, l).is_some())
+}
+
 /// Whether `text` looks like FullProf free format: a header whose point count fits the data,
 /// or a header followed by a line of more than three numbers (which 2/3-column text never
-/// has).
+/// has). Only text with a header candidate ([`has_header_candidate`]) is analysed as a whole.
 pub(crate) fn looks_like_fullprof(text: &str) -> bool {
+    if !has_header_candidate(text) {
+        return false;
+    }
     let lines: Vec<&str> = text.lines().collect();
     let probe = Path::new("");
     if analyse(&lines, probe).is_ok() {

@@ -7,8 +7,9 @@
 //! about the measurement ([`PowderMetadata`]).
 
 use crate::error::{Error, Result};
-use crate::xye::{parse_xye, PowderData};
+use crate::xye::{parse_xye, stream_xye, Decode, PowderData, TextSource, CHUNK};
 use crate::{brml, bruker, chi, fullprof, gsas, pdcif, rigaku, xrdml};
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
@@ -111,24 +112,37 @@ pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
 /// Reads a whole file; gzip content (by magic number, whatever the extension) is
 /// decompressed transparently.
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io_err = |source: std::io::Error| Error::Io { path: path.to_path_buf(), source };
-    let raw = std::fs::read(path).map_err(io_err)?;
-    if is_gzip(&raw) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(io_err)?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    TextSource::open(path, usize::MAX - 1)?.read_all(path)
+}
+
+/// Reads a whole file as text ([`read_bytes`] then [`decode_cow`]); a UTF-8 file is not
+/// copied.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    Ok(match String::from_utf8(read_bytes(path)?) {
+        Ok(s) => s,
+        Err(e) => latin1(e.as_bytes()),
+    })
+}
+
+/// Every byte as the Latin-1 character of that code.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Decodes text: UTF-8 where valid (borrowed, not copied), otherwise each byte as Latin-1
+/// (old instrument files are often Latin-1, e.g. `°` as 0xB0), so that no byte is lost and
+/// line numbers stay right.
+pub(crate) fn decode_cow(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(latin1(bytes)),
     }
 }
 
-/// Decodes text: UTF-8 where valid, otherwise each byte as Latin-1 (old instrument files are
-/// often Latin-1, e.g. `°` as 0xB0), so that no byte is lost and line numbers stay right.
+/// [`decode_cow`] as an owned `String` (a copy of UTF-8 text: prefer [`decode_cow`] or
+/// [`read_text`]).
 pub(crate) fn decode_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
-    }
+    decode_cow(bytes).into_owned()
 }
 
 /// The extension of `path` in lower case, looking through a trailing `.gz`.
@@ -141,8 +155,12 @@ fn extension(path: &Path) -> String {
     }
 }
 
-/// Which format `bytes` (already decompressed) hold, judged by content alone.
-fn detect_by_content(bytes: &[u8], text: &str) -> Option<PowderFormat> {
+/// Which format `bytes` (already decompressed) hold, judged by content alone. With
+/// `head_only`, `bytes` are the first lines of a larger file and `Some(FullProf)` /
+/// `Some(PdCif)` mean "may be": a FullProf header candidate among the first non-comment
+/// lines (whose verdict needs the whole file), or a `data_` line (after which the pdCIF
+/// sniffer reads on past its 64 KiB).
+fn detect_by_content(bytes: &[u8], text: &str, head_only: bool) -> Option<PowderFormat> {
     if bruker::is_bruker_raw(bytes) {
         return Some(PowderFormat::BrukerRaw);
     }
@@ -152,7 +170,7 @@ fn detect_by_content(bytes: &[u8], text: &str) -> Option<PowderFormat> {
     if rigaku::looks_like_ras(text) {
         return Some(PowderFormat::RigakuRas);
     }
-    if pdcif::looks_like_pdcif(text) {
+    if pdcif::looks_like_pdcif(text) || (head_only && has_data_block_line(text)) {
         return Some(PowderFormat::PdCif);
     }
     if chi::looks_like_chi(text) {
@@ -164,10 +182,116 @@ fn detect_by_content(bytes: &[u8], text: &str) -> Option<PowderFormat> {
     if bruker::looks_like_uxd(text) {
         return Some(PowderFormat::BrukerUxd);
     }
-    if fullprof::looks_like_fullprof(text) {
-        return Some(PowderFormat::FullProf);
+    let fullprof = if head_only {
+        fullprof::has_header_candidate(text)
+    } else {
+        fullprof::looks_like_fullprof(text)
+    };
+    fullprof.then_some(PowderFormat::FullProf)
+}
+
+/// Whether a line of `text` starts (after blanks) with `data_` in any case (a CIF data block).
+fn has_data_block_line(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start().as_bytes();
+        l.get(..5).is_some_and(|h| h.eq_ignore_ascii_case(b"data_"))
+    })
+}
+
+/// Whether the first lines `text` of a larger file are enough for the content sniffers of
+/// [`detect_by_content`]: they look at most at the first 1000 lines (GSAS), the first 20
+/// non-blank lines (RAS), the first non-blank line not starting with `;` (UXD), the first
+/// 4096 characters after leading blanks (XRDML) or 64 KiB (pdCIF, unless a `data_` line is
+/// seen, which `head_only` reports).
+fn head_is_enough(text: &str) -> bool {
+    let (mut lines, mut non_blank, mut uxd_first) = (0, 0, false);
+    for l in text.lines() {
+        lines += 1;
+        let t = l.trim();
+        if !t.is_empty() {
+            non_blank += 1;
+            uxd_first |= !t.starts_with(';');
+        }
+        if lines >= 1000 && non_blank >= 20 && uxd_first {
+            return text.len() > 64 * 1024;
+        }
     }
-    None
+    false
+}
+
+/// Steps 2–4 of [`read_powder`] on decompressed content that is not a zip archive: the
+/// format by content then by extension (`None`: 2/3-column text), or an error for XML that
+/// is not XRDML, an instrument parameter file or unknown binary content.
+fn choose_format(
+    bytes: &[u8],
+    text: &str,
+    ext: &str,
+    path: &Path,
+    head_only: bool,
+) -> Result<Option<PowderFormat>> {
+    let unknown =
+        |line: usize, message: String| Error::Data { path: path.to_path_buf(), line, message };
+    if let Some(f) = detect_by_content(bytes, text, head_only) {
+        return Ok(Some(f));
+    }
+    let head = text.trim_start_matches('\u{feff}').trim_start();
+    if head.starts_with('<') {
+        if ext == "xrdml" {
+            Ok(Some(PowderFormat::Xrdml)) // the XRDML reader names what is wrong
+        } else {
+            Err(unknown(
+                1,
+                "XML that is not a PANalytical XRDML scan (no <xrdMeasurements> root)".to_string(),
+            ))
+        }
+    } else if ext == "prm" || ext == "instprm" || ext == "irf" {
+        Err(unknown(
+            1,
+            "this is an instrument parameter file, not a powder scan \
+             (read it with bragg_io::gsas::read_gsas_prm or bragg_io::instprm::read_instprm)"
+                .to_string(),
+        ))
+    } else if bytes.iter().take(4096).any(|&b| b == 0) {
+        Err(Error::ParseBinary {
+            path: path.to_path_buf(),
+            offset: 0,
+            message: "unrecognised binary powder format (not Bruker RAW v1–v4, .brml or .rasx)"
+                .to_string(),
+        })
+    } else {
+        Ok(match ext {
+            "gsa" | "gsas" | "gss" | "gda" | "fxye" | "xra" | "cwn" => Some(PowderFormat::Gsas),
+            "raw" => Some(PowderFormat::BrukerRaw),
+            "uxd" => Some(PowderFormat::BrukerUxd),
+            "xrdml" => Some(PowderFormat::Xrdml),
+            "ras" => Some(PowderFormat::RigakuRas),
+            "chi" => Some(PowderFormat::Chi),
+            "cif" | "pdcif" => Some(PowderFormat::PdCif),
+            _ => None,
+        })
+    }
+}
+
+/// The result of reading a file as 2/3-column text: its error as is for the text
+/// extensions, otherwise an "unrecognised format" error that quotes it.
+fn xye_scan(data: Result<PowderData>, ext: &str, path: &Path) -> Result<PowderScan> {
+    match data {
+        Ok(data) => Ok(PowderScan { data, meta: PowderMetadata::new(PowderFormat::Xye) }),
+        Err(e) => {
+            if matches!(ext, "xy" | "xye" | "csv" | "txt" | "dat" | "asc") {
+                Err(e)
+            } else {
+                Err(Error::Data {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    message: format!(
+                        "unrecognised powder format: not Bruker RAW/UXD/BRML, XRDML, Rigaku \
+                         RAS/RASX, pdCIF, .chi, GSAS or FullProf, and not 2/3-column text ({e})"
+                    ),
+                })
+            }
+        }
+    }
 }
 
 /// Reads a powder scan in any supported format, choosing the reader by content first:
@@ -187,6 +311,18 @@ fn detect_by_content(bytes: &[u8], text: &str) -> Option<PowderFormat> {
 /// zip archives, instrument parameter files and unknown binary files give a clear error
 /// rather than a misreading. Integrated patterns on a Q scale need the wavelength: use
 /// [`read_powder_with_wavelength`].
+///
+/// Large files: the first 1 MiB ([`crate::xye::CHUNK`], cut after its last line break) is
+/// read first. A file that fits in it is read as above. For a larger file the content
+/// sniffers of step 2 run on those first lines (they look at most at the first 1000 lines
+/// or 64 KiB); when they, the extension and step 4 say 2/3-column text, and the head holds
+/// at least 1000 lines, no FullProf `start step stop` candidate among its first non-comment
+/// lines and no CIF `data_` line, the rest is streamed in 1 MiB chunks through the
+/// 2/3-column parser (no copy of the whole file in memory); otherwise the whole file is read
+/// and dispatched as above. Either way the result is that of [`parse_powder`] on the whole
+/// content, except that a streamed file that is not UTF-8 is decoded line by line (a line
+/// that is valid UTF-8 stays UTF-8, any other line is Latin-1), which only changes the text
+/// quoted in messages.
 pub fn read_powder(path: &Path) -> Result<PowderScan> {
     read_powder_with_wavelength(path, None)
 }
@@ -197,8 +333,24 @@ pub fn read_powder_with_wavelength(
     path: &Path,
     wavelength_angstrom: Option<f64>,
 ) -> Result<PowderScan> {
-    let bytes = read_bytes(path)?;
-    parse_powder_with_wavelength(&bytes, path, wavelength_angstrom)
+    let src = TextSource::open(path, CHUNK)?;
+    if src.complete {
+        return parse_powder_with_wavelength(&src.head, path, wavelength_angstrom);
+    }
+    // A file larger than the head: if its first lines say 2/3-column text, stream the rest.
+    let whole = memchr::memrchr(b'\n', &src.head).map_or(0, |i| i + 1);
+    let head = src.head.get(..whole).unwrap_or_default();
+    let ext = extension(path);
+    let text = decode_cow(head);
+    let stream = !is_gzip(head)
+        && !brml::is_zip(head)
+        && !matches!(ext.as_str(), "brml" | "rasx")
+        && head_is_enough(&text)
+        && matches!(choose_format(head, &text, &ext, path, true), Ok(None));
+    if stream {
+        return xye_scan(stream_xye(src, path, Decode::Latin1, CHUNK), &ext, path);
+    }
+    parse_powder_with_wavelength(&src.read_all(path)?, path, wavelength_angstrom)
 }
 
 /// [`read_powder`] on bytes already in memory (decompressed); `path` names the file in
@@ -214,8 +366,6 @@ pub fn parse_powder_with_wavelength(
     path: &Path,
     wavelength_angstrom: Option<f64>,
 ) -> Result<PowderScan> {
-    let unknown =
-        |line: usize, message: String| Error::Data { path: path.to_path_buf(), line, message };
     if is_gzip(bytes) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
@@ -253,53 +403,8 @@ pub fn parse_powder_with_wavelength(
             ),
         });
     }
-    let text = decode_text(bytes);
-    let format = match detect_by_content(bytes, &text) {
-        Some(f) => Some(f),
-        None => {
-            let head = text.trim_start_matches('\u{feff}').trim_start();
-            if head.starts_with('<') {
-                if ext == "xrdml" {
-                    Some(PowderFormat::Xrdml) // the XRDML reader names what is wrong
-                } else {
-                    return Err(unknown(
-                        1,
-                        "XML that is not a PANalytical XRDML scan (no <xrdMeasurements> root)"
-                            .to_string(),
-                    ));
-                }
-            } else if ext == "prm" || ext == "instprm" || ext == "irf" {
-                return Err(unknown(
-                    1,
-                    "this is an instrument parameter file, not a powder scan \
-                     (read it with bragg_io::gsas::read_gsas_prm or bragg_io::instprm::read_instprm)"
-                        .to_string(),
-                ));
-            } else if bytes.iter().take(4096).any(|&b| b == 0) {
-                return Err(Error::ParseBinary {
-                    path: path.to_path_buf(),
-                    offset: 0,
-                    message: "unrecognised binary powder format (not Bruker RAW v1–v4, .brml \
-                              or .rasx)"
-                        .to_string(),
-                });
-            } else {
-                match ext.as_str() {
-                    "gsa" | "gsas" | "gss" | "gda" | "fxye" | "xra" | "cwn" => {
-                        Some(PowderFormat::Gsas)
-                    }
-                    "raw" => Some(PowderFormat::BrukerRaw),
-                    "uxd" => Some(PowderFormat::BrukerUxd),
-                    "xrdml" => Some(PowderFormat::Xrdml),
-                    "ras" => Some(PowderFormat::RigakuRas),
-                    "chi" => Some(PowderFormat::Chi),
-                    "cif" | "pdcif" => Some(PowderFormat::PdCif),
-                    _ => None,
-                }
-            }
-        }
-    };
-    match format {
+    let text = decode_cow(bytes);
+    match choose_format(bytes, &text, &ext, path, false)? {
         Some(PowderFormat::BrukerRaw) => bruker::parse_bruker_raw(bytes, path),
         Some(PowderFormat::Gsas) => gsas::parse_gsas(&text, path),
         Some(PowderFormat::BrukerUxd) => bruker::parse_uxd(&text, path),
@@ -310,23 +415,7 @@ pub fn parse_powder_with_wavelength(
         Some(PowderFormat::BrukerBrml) => brml::parse_brml(bytes, path),
         Some(PowderFormat::Chi) => chi::parse_chi(&text, path, wavelength_angstrom),
         Some(PowderFormat::PdCif) => pdcif::parse_pdcif(&text, path),
-        Some(PowderFormat::Xye) | None => match parse_xye(&text, path) {
-            Ok(data) => Ok(PowderScan { data, meta: PowderMetadata::new(PowderFormat::Xye) }),
-            Err(e) => {
-                if matches!(ext.as_str(), "xy" | "xye" | "csv" | "txt" | "dat" | "asc") {
-                    Err(e)
-                } else {
-                    Err(unknown(
-                        1,
-                        format!(
-                            "unrecognised powder format: not Bruker RAW/UXD/BRML, XRDML, \
-                             Rigaku RAS/RASX, pdCIF, .chi, GSAS or FullProf, and not 2/3-column \
-                             text ({e})"
-                        ),
-                    ))
-                }
-            }
-        },
+        Some(PowderFormat::Xye) | None => xye_scan(parse_xye(&text, path), &ext, path),
     }
 }
 
@@ -350,4 +439,32 @@ pub(crate) fn two_theta_grid(
         tth.push(t);
     }
     Ok(tth)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code
+    use super::*;
+
+    /// A FullProf file larger than the head is not streamed as 2/3-column text: its header
+    /// candidate sends it to the whole-file sniffers, which read it as FullProf.
+    #[test]
+    fn large_fullprof_file_is_not_streamed_as_xye() {
+        let n = 300_000;
+        let mut t = format!("big scan\n 10.0 0.001 {:.3}\n", 10.0 + 0.001 * (n - 1) as f64);
+        for i in 0..n {
+            t.push_str(&format!("{:6}", 100 + i % 50));
+            if i % 10 == 9 {
+                t.push('\n');
+            }
+        }
+        assert!(t.len() > CHUNK + CHUNK / 2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.dat");
+        std::fs::write(&path, &t).unwrap();
+        let scan = read_powder(&path).unwrap();
+        assert_eq!(scan.meta.format, PowderFormat::FullProf);
+        assert_eq!(scan.data.len(), n);
+        assert_eq!(scan, parse_powder(t.as_bytes(), &path).unwrap());
+    }
 }

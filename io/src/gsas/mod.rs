@@ -35,9 +35,7 @@ pub mod prm;
 pub use prm::{read_gsas_prm, GsasPrm, GsasPrmBank, GsasProfile};
 
 use crate::error::{Error, Result};
-use crate::powder::{
-    decode_text, read_bytes, PowderFormat, PowderMetadata, PowderScan, Wavelength,
-};
+use crate::powder::{read_text, PowderFormat, PowderMetadata, PowderScan, Wavelength};
 use crate::xye::PowderData;
 use std::path::Path;
 
@@ -45,12 +43,12 @@ use std::path::Path;
 /// a note in [`PowderMetadata::notes`] says when the file has more banks. Gzip is
 /// decompressed transparently.
 pub fn read_gsas(path: &Path) -> Result<PowderScan> {
-    parse_gsas(&decode_text(&read_bytes(path)?), path)
+    parse_gsas(&read_text(path)?, path)
 }
 
 /// Reads every bank of a GSAS raw powder file, in file order.
 pub fn read_gsas_banks(path: &Path) -> Result<Vec<PowderScan>> {
-    parse_gsas_banks(&decode_text(&read_bytes(path)?), path)
+    parse_gsas_banks(&read_text(path)?, path)
 }
 
 /// [`read_gsas`] on text in memory; `path` names the file in messages.
@@ -68,6 +66,10 @@ pub fn parse_gsas(text: &str, path: &Path) -> Result<PowderScan> {
 
 /// Whether `line` is a GSAS `BANK` record: `BANK` followed by a bank number.
 fn is_bank_line(line: &str) -> bool {
+    // Cheap refusal of data lines before splitting.
+    if !line.trim_start().starts_with("BANK") {
+        return false;
+    }
     let mut t = line.split_whitespace();
     t.next() == Some("BANK") && t.next().is_some_and(|n| n.parse::<u32>().is_ok())
 }
@@ -398,7 +400,7 @@ fn header_meta(lines: &[&str]) -> PowderMetadata {
 
 /// [`read_gsas_banks`] on text in memory; `path` names the file in messages.
 pub fn parse_gsas_banks(text: &str, path: &Path) -> Result<Vec<PowderScan>> {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines = split_lines(text);
     let bank_lines: Vec<usize> = (1..lines.len()).filter(|&i| is_bank_line(lines[i])).collect();
     if bank_lines.is_empty() {
         if let Some(i) = lines.iter().position(|l| l.starts_with("TIME_MAP")) {
@@ -420,18 +422,36 @@ pub fn parse_gsas_banks(text: &str, path: &Path) -> Result<Vec<PowderScan>> {
     let mut banks = Vec::with_capacity(bank_lines.len());
     for (b, &start) in bank_lines.iter().enumerate() {
         let end = bank_lines.get(b + 1).copied().unwrap_or(lines.len());
-        let body: Vec<(usize, &str)> = (start + 1..end).map(|i| (i + 1, lines[i])).collect();
-        banks.push(parse_bank(start + 1, lines[start], &body, path, &header)?);
+        let body = lines.get(start + 1..end).unwrap_or_default();
+        banks.push(parse_bank(start + 1, lines[start], body, path, &header)?);
     }
     Ok(banks)
 }
 
+/// The lines of `text` as `str::lines` gives them (split at `\n`, a `\r` before it removed,
+/// no empty last line after a final `\n`), found with `memchr`.
+fn split_lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', bytes) {
+        // INVARIANT: `start` and `nl` are next to ASCII '\n' bytes, so char boundaries.
+        let line = text.get(start..nl).unwrap_or_default();
+        lines.push(line.strip_suffix('\r').unwrap_or(line));
+        start = nl + 1;
+    }
+    if start < text.len() {
+        lines.push(text.get(start..).unwrap_or_default());
+    }
+    lines
+}
+
 /// Parses one bank: its `BANK` record (1-based line `bank_line_no`) and the lines up to the
-/// next bank.
+/// next bank (`body`, from line `bank_line_no + 1` on).
 fn parse_bank(
     bank_line_no: usize,
     bank_line: &str,
-    body: &[(usize, &str)],
+    body: &[&str],
     path: &Path,
     header: &PowderMetadata,
 ) -> Result<PowderScan> {
@@ -449,11 +469,13 @@ fn parse_bank(
     // (line, count) of the last fixed-width STD/ESD record shorter than a full record.
     let mut short_record: Option<(usize, usize)> = None;
     let per_record = if h.kind == BankType::Std { 10 } else { 5 };
-    for &(line_no, raw) in body {
-        let line = raw.trim_end();
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+    for (k, &raw) in body.iter().enumerate() {
+        let line_no = bank_line_no + 1 + k;
+        let t = raw.trim_start();
+        if t.is_empty() || t.starts_with('#') {
             continue;
         }
+        let line = raw.trim_end();
         if y.len() == h.nchan {
             ignored.push(line_no);
             continue;
@@ -503,10 +525,12 @@ fn parse_bank(
                 let want = if h.kind == BankType::Fxye { 3 } else { 2 };
                 // Fast path (no allocation): an ASCII line of `want` finite numbers; anything
                 // else takes the general path below for its verdict and message.
-                let v = match crate::xye::fast_values_with(line, want, crate::xye::is_ascii_ws) {
-                    Some(v) => v,
-                    None => fxy_values(line, want, line_no, path)?,
-                };
+                let v =
+                    match crate::xye::fast_values_with(t.as_bytes(), want, crate::xye::is_ascii_ws)
+                    {
+                        Some(v) => v,
+                        None => fxy_values(line, want, line_no, path)?,
+                    };
                 let x = v[0] / 100.0;
                 if let Some(&prev) = tth.last() {
                     if x <= prev {
