@@ -41,7 +41,9 @@ pub enum Geometry {
     BraggBrentano {
         /// Goniometer radius R in mm.
         goniometer_radius_mm: f64,
-        /// Specimen displacement s in µm (positive = above the focusing circle).
+        /// Specimen displacement s in µm: positive when the surface lies below the focusing circle
+        /// (away from the beam), which moves peaks to lower 2θ (Δ2θ = −2s cosθ/R, see
+        /// [`crate::instrument::Goniometer::specimen_displacement`]).
         displacement_um: f64,
     },
     /// Transmission through a capillary (Debye–Scherrer) of absorption μR.
