@@ -318,7 +318,9 @@ fn xye_scan(data: Result<PowderData>, ext: &str, path: &Path) -> Result<PowderSc
 /// or 64 KiB); when they, the extension and step 4 say 2/3-column text, and the head holds
 /// at least 1000 lines, no FullProf `start step stop` candidate among its first non-comment
 /// lines and no CIF `data_` line, the rest is streamed in 1 MiB chunks through the
-/// 2/3-column parser (no copy of the whole file in memory); otherwise the whole file is read
+/// 2/3-column parser (no copy of the whole file in memory; from 4 MiB on, with more than one
+/// core, parsed by worker threads while this one reads ahead, see [`crate::read_xye`]);
+/// otherwise the whole file is read
 /// and dispatched as above. Either way the result is that of [`parse_powder`] on the whole
 /// content, except that a streamed file that is not UTF-8 is decoded line by line (a line
 /// that is valid UTF-8 stays UTF-8, any other line is Latin-1), which only changes the text
