@@ -6,6 +6,7 @@ pub mod density;
 pub mod hysteresis;
 pub mod merge;
 pub mod model_source;
+pub mod radiation;
 pub mod refine;
 pub mod relax;
 pub mod sequential;

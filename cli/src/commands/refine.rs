@@ -22,13 +22,15 @@ pub use outputs::{
 pub use summary::unit_of;
 
 use crate::commands::model_source::{apply_bounds_and_constraints, manual_stages, ModelSource};
-use crate::commands::simulate::InstrumentPreset;
+use crate::commands::radiation::{
+    model_has_wavelength, no_wavelength, radiation_from_waves, RadiationArgs,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use bragg_crystal::background::ChebyshevBackground;
-use bragg_crystal::instrument::{Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO};
+use bragg_crystal::instrument::Radiation;
 use bragg_crystal::pattern::ProfileTerm;
-use bragg_crystal::pattern::{Instrument, PatternModel, PhaseContribution};
-use bragg_io::model::{Preset, RefineMode, StrategyKind};
+use bragg_crystal::pattern::{PatternModel, PhaseContribution};
+use bragg_io::model::{RefineMode, StrategyKind};
 use bragg_io::{read_cif, read_powder, PowderScan};
 use bragg_refine::fit::FitOutcome;
 use bragg_refine::key::{InstItem, PhaseItem};
@@ -75,20 +77,9 @@ pub struct RefineArgs {
     /// name defaults to the CIF data block name). Added after the model's phases.
     #[arg(long = "phase", value_name = "[NAME=]FILE.cif")]
     pub phases: Vec<String>,
-    /// Monochromatic wavelength in Å (overrides the model and the data file).
-    #[arg(long, value_name = "Å", conflicts_with = "radiation")]
-    pub wavelength: Option<f64>,
-    /// Lab source: CuKa, CuKa1, MoKa, CoKa, CrKa, FeKa, AgKa (overrides the model and the
-    /// data file).
-    #[arg(long, value_name = "NAME")]
-    pub radiation: Option<String>,
-    /// Kα2/Kα1 intensity ratio for --radiation (default 0.5).
-    #[arg(long, value_name = "RATIO", requires = "radiation")]
-    pub kalpha2_ratio: Option<f64>,
-    /// Instrument defaults (otherwise the model's preset, or synchrotron for one wavelength
-    /// and lab for a Kα doublet).
-    #[arg(long, value_enum)]
-    pub instrument: Option<InstrumentPreset>,
+    /// Radiation and instrument defaults.
+    #[command(flatten)]
+    pub beam: RadiationArgs,
     /// A TOML model: phases, instrument, background, and the `[refine]` table (strategy,
     /// bounds, constraints, range, exclusions); see the README.
     #[arg(long, value_name = "FILE.toml")]
@@ -170,68 +161,6 @@ struct Prepared {
     notes: Vec<String>,
 }
 
-/// The radiation chosen on the command line, if any.
-fn radiation_from_args(args: &RefineArgs) -> Result<Option<Radiation>> {
-    let ratio = args.kalpha2_ratio.unwrap_or(DEFAULT_KALPHA2_RATIO);
-    Ok(match (&args.wavelength, &args.radiation) {
-        (Some(w), _) => Some(Radiation::monochromatic(*w).context("--wavelength")?),
-        (None, Some(name)) => {
-            Some(Radiation::from_name_with_ratio(name, ratio).context("--radiation")?)
-        }
-        (None, None) => None,
-    })
-}
-
-/// The radiation stated in the data file's header, if any (a component whose weight the file
-/// does not give gets the default Kα2/Kα1 ratio, noted in `notes`).
-fn radiation_from_scan(scan: &PowderScan, notes: &mut Vec<String>) -> Result<Option<Radiation>> {
-    let waves = &scan.meta.wavelengths;
-    if waves.is_empty() {
-        return Ok(None);
-    }
-    let mut components = Vec::with_capacity(waves.len());
-    for (k, w) in waves.iter().enumerate() {
-        let relative_intensity = match (k, w.relative_intensity) {
-            (_, Some(r)) => r,
-            (0, None) => 1.0,
-            (_, None) => {
-                notes.push(format!(
-                    "the data file gives λ = {} Å without its weight: Kα2/Kα1 = {DEFAULT_KALPHA2_RATIO} assumed",
-                    w.angstrom
-                ));
-                DEFAULT_KALPHA2_RATIO
-            }
-        };
-        components
-            .push(WavelengthComponent { wavelength_angstrom: w.angstrom, relative_intensity });
-    }
-    Radiation::new(components)
-        .map(Some)
-        .with_context(|| format!("{}: wavelengths in the header", scan.data.source.display()))
-}
-
-/// Instrument defaults for a radiation: the explicit choice, else lab for a doublet or a
-/// named source, synchrotron for one wavelength.
-fn preset_for(args: &RefineArgs, radiation: &Radiation) -> Preset {
-    match args.instrument {
-        Some(InstrumentPreset::Synchrotron) => Preset::Synchrotron,
-        Some(InstrumentPreset::Lab) => Preset::Lab,
-        None if radiation.components().len() > 1 || args.radiation.is_some() => Preset::Lab,
-        None => Preset::Synchrotron,
-    }
-}
-
-fn instrument_for(preset: Preset, radiation: Radiation) -> Result<Instrument> {
-    Ok(match preset {
-        Preset::Synchrotron => {
-            let mut i = Instrument::synchrotron(radiation.primary_wavelength_angstrom())?;
-            i.radiation = radiation;
-            i
-        }
-        Preset::Lab => Instrument::lab_bragg_brentano(radiation),
-    })
-}
-
 /// Reads the phases of `--phase [NAME=]FILE.cif` arguments (shared by every subcommand that
 /// takes them).
 pub(crate) fn cif_phases(specs: &[String]) -> Result<Vec<PhaseContribution>> {
@@ -271,61 +200,34 @@ fn build_model(
     scan: &PowderScan,
     notes: &mut Vec<String>,
 ) -> Result<(PatternModel, WavelengthSource)> {
-    let from_args = radiation_from_args(args)?;
-    let model_has_wave = source.is_some_and(|s| {
-        s.file.instrument.wavelength.is_some() || s.file.instrument.radiation.is_some()
-    });
-    let (chosen, origin) = match from_args {
+    let (chosen, origin) = match args.beam.radiation()? {
         Some(r) => (Some(r), WavelengthSource::CommandLine),
-        None if model_has_wave => (None, WavelengthSource::Model),
-        None => match radiation_from_scan(scan, notes)? {
-            Some(r) => (Some(r), WavelengthSource::DataFile),
-            None => bail!(
-                "no wavelength: {} does not state one{}; give --wavelength Å or --radiation CuKa{}",
-                scan.data.source.display(),
-                if source.is_some() { " and the model has none" } else { "" },
-                if source.is_some() {
-                    " (or instrument.wavelength / instrument.radiation in the model)"
-                } else {
-                    ""
+        None if model_has_wavelength(source) => (None, WavelengthSource::Model),
+        None => {
+            let what = scan.data.source.display().to_string();
+            match radiation_from_waves(&scan.meta.wavelengths, &what, notes)? {
+                Some(r) => (Some(r), WavelengthSource::DataFile),
+                None => {
+                    return Err(no_wavelength(
+                        &scan.data.source,
+                        if source.is_some() {
+                            "nor does the model; give --wavelength Å or --radiation CuKa (or \
+                             instrument.wavelength / instrument.radiation in the model)"
+                        } else {
+                            "give --wavelength Å or --radiation CuKa"
+                        },
+                    ))
                 }
-            ),
-        },
+            }
+        }
     };
     let mut model = match source {
-        Some(src) => {
-            let mut file = src.file.clone();
-            if let Some(r) = &chosen {
-                // The model's instrument with the wavelength replaced (its own preset kept
-                // unless --instrument is given).
-                let spec = &mut file.instrument;
-                spec.wavelength = Some(r.primary_wavelength_angstrom());
-                spec.radiation = None;
-                spec.kalpha2_ratio = None;
-                if args.instrument.is_some() || spec.preset.is_none() {
-                    spec.preset = Some(preset_for(args, r));
-                }
-            } else if let Some(p) = args.instrument {
-                file.instrument.preset = Some(match p {
-                    InstrumentPreset::Synchrotron => Preset::Synchrotron,
-                    InstrumentPreset::Lab => Preset::Lab,
-                });
-            }
-            let loaded = file.build(&src.path, &src.text)?;
-            let mut model = loaded.model;
-            if let Some(r) = chosen {
-                model.instrument.radiation = r;
-            }
-            model.instrument.validate().with_context(|| format!("{}", src.path.display()))?;
-            model
-        }
+        Some(src) => args.beam.model_from_file(src, chosen)?,
         None => {
             // INVARIANT: without a model the wavelength comes from the command line or the
             // data file, else the match above returned an error.
             let Some(r) = chosen else { bail!("no wavelength") };
-            let preset = preset_for(args, &r);
-            let background = ChebyshevBackground::new(Vec::new(), 0.0, 180.0)?;
-            PatternModel { instrument: instrument_for(preset, r)?, phases: Vec::new(), background }
+            args.beam.bare_model(r)?
         }
     };
     model.phases.extend(cif_phases(&args.phases)?);

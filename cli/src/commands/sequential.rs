@@ -26,7 +26,7 @@ pub mod time;
 pub use time::parse_timestamp;
 
 use crate::commands::hysteresis::hysteresis_for_table;
-use crate::commands::simulate::InstrumentPreset;
+use crate::commands::radiation::RadiationArgs;
 use anyhow::{anyhow, bail, Result};
 use bragg_crystal::pattern::ProfileTerm;
 use bragg_io::write_atomic;
@@ -75,18 +75,9 @@ pub struct SequentialArgs {
     /// A phase from a CIF file, optionally named: `--phase LTNO=ltno.cif` (repeatable).
     #[arg(long = "phase", value_name = "[NAME=]FILE.cif")]
     pub phases: Vec<String>,
-    /// Monochromatic wavelength in Å.
-    #[arg(long, value_name = "Å", conflicts_with = "radiation")]
-    pub wavelength: Option<f64>,
-    /// Lab source: CuKa, CuKa1, MoKa, CoKa, CrKa, FeKa, AgKa.
-    #[arg(long, value_name = "NAME")]
-    pub radiation: Option<String>,
-    /// Kα2/Kα1 intensity ratio for --radiation (default 0.5).
-    #[arg(long, value_name = "RATIO", requires = "radiation")]
-    pub kalpha2_ratio: Option<f64>,
-    /// Instrument defaults (else synchrotron for one wavelength, lab for a Kα doublet).
-    #[arg(long, value_enum)]
-    pub instrument: Option<InstrumentPreset>,
+    /// Radiation and instrument defaults.
+    #[command(flatten)]
+    pub beam: RadiationArgs,
     /// A TOML model (phases, instrument, background, `[refine]` for the reference fit,
     /// `[sequential]` for the series).
     #[arg(long, value_name = "FILE.toml")]

@@ -1,26 +1,18 @@
 //! `bragg simulate`: a powder pattern from CIF phases or a TOML model.
 
+use crate::commands::radiation::RadiationArgs;
 use anyhow::{bail, Context, Result};
 use bragg_crystal::background::ChebyshevBackground;
-use bragg_crystal::instrument::{Radiation, DEFAULT_KALPHA2_RATIO};
-use bragg_crystal::pattern::{simulate, Instrument, PatternModel, SimulatedPattern, TwoThetaRange};
+use bragg_crystal::instrument::Radiation;
+use bragg_crystal::pattern::{simulate, PatternModel, SimulatedPattern, TwoThetaRange};
 use bragg_io::model::{parse_model, LoadedModel};
 use bragg_io::{read_model, write_reflections_csv, write_xye, PowderData, ReflectionRow};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The embedded default model: LTNO rock salt at an 11-BM-like beamline.
 pub const DEFAULT_MODEL: &str = include_str!("../../../fixtures/models/ltno-11bm.toml");
-
-/// Instrument presets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InstrumentPreset {
-    /// 11-BM-like synchrotron: capillary, polarisation 0.99, narrow peaks.
-    Synchrotron,
-    /// Bragg–Brentano lab diffractometer with a graphite monochromator.
-    Lab,
-}
 
 /// Arguments of `bragg simulate`.
 #[derive(Debug, Clone, Args)]
@@ -32,18 +24,10 @@ pub struct SimulateArgs {
     /// A TOML model (phases, instrument, background, range); see the README.
     #[arg(long, value_name = "FILE.toml", conflicts_with = "phases")]
     pub model: Option<PathBuf>,
-    /// Monochromatic wavelength in Å (synchrotron defaults).
-    #[arg(long, value_name = "Å", conflicts_with = "radiation", allow_negative_numbers = true)]
-    pub wavelength: Option<f64>,
-    /// Lab source: CuKa, CuKa1, MoKa, CoKa, CrKa, FeKa, AgKa (lab defaults).
-    #[arg(long, value_name = "NAME")]
-    pub radiation: Option<String>,
-    /// Kα2/Kα1 intensity ratio for a named doublet.
-    #[arg(long, value_name = "RATIO")]
-    pub kalpha2_ratio: Option<f64>,
-    /// Instrument defaults (otherwise chosen from --wavelength / --radiation).
-    #[arg(long, value_enum)]
-    pub instrument: Option<InstrumentPreset>,
+    /// Radiation and instrument defaults (else the model's, else λ = 0.458 Å at a
+    /// synchrotron).
+    #[command(flatten)]
+    pub beam: RadiationArgs,
     /// 2θ grid in degrees, START:STOP:STEP.
     #[arg(long, value_name = "START:STOP:STEP")]
     pub range: Option<String>,
@@ -71,41 +55,18 @@ pub fn parse_range(text: &str) -> Result<TwoThetaRange> {
     TwoThetaRange::new(v[0], v[1], v[2]).with_context(|| format!("--range '{text}'"))
 }
 
-/// The radiation chosen on the command line, if any.
-fn radiation_from_args(args: &SimulateArgs) -> Result<Option<Radiation>> {
-    let ratio = args.kalpha2_ratio.unwrap_or(DEFAULT_KALPHA2_RATIO);
-    Ok(match (&args.wavelength, &args.radiation) {
-        (Some(w), _) => Some(Radiation::monochromatic(*w).context("--wavelength")?),
-        (None, Some(name)) => {
-            Some(Radiation::from_name_with_ratio(name, ratio).context("--radiation")?)
-        }
-        (None, None) => None,
-    })
-}
-
 /// Builds the model the arguments describe: a TOML model, CIF phases, or the embedded default;
 /// command-line radiation and range override the model's.
 pub fn build_model(args: &SimulateArgs) -> Result<(PatternModel, TwoThetaRange, String)> {
-    let radiation = radiation_from_args(args)?;
+    let radiation = args.beam.radiation()?;
     let (mut model, file_range, label) = if let Some(path) = &args.model {
         let LoadedModel { model, range } = read_model(path)?;
         (model, range, path.display().to_string())
     } else if !args.phases.is_empty() {
         let radiation = radiation.clone().unwrap_or(Radiation::monochromatic(0.458)?);
-        let synchrotron = match args.instrument {
-            Some(p) => p == InstrumentPreset::Synchrotron,
-            None => args.radiation.is_none(),
-        };
-        let instrument = if synchrotron {
-            let mut i = Instrument::synchrotron(radiation.primary_wavelength_angstrom())?;
-            i.radiation = radiation;
-            i
-        } else {
-            Instrument::lab_bragg_brentano(radiation)
-        };
-        let phases = crate::commands::refine::cif_phases(&args.phases)?;
-        let background = ChebyshevBackground::new(Vec::new(), 0.0, 180.0)?;
-        (PatternModel { instrument, phases, background }, None, args.phases.join(", "))
+        let mut model = args.beam.bare_model(radiation)?;
+        model.phases = crate::commands::refine::cif_phases(&args.phases)?;
+        (model, None, args.phases.join(", "))
     } else {
         let path = Path::new("embedded:ltno-11bm.toml");
         let file = parse_model(DEFAULT_MODEL, path)?;
@@ -119,7 +80,7 @@ pub fn build_model(args: &SimulateArgs) -> Result<(PatternModel, TwoThetaRange, 
         (Some(text), _) => parse_range(text)?,
         (None, Some(r)) => r,
         (None, None) => {
-            if model.instrument.radiation.components().len() > 1 || args.radiation.is_some() {
+            if model.instrument.radiation.components().len() > 1 || args.beam.radiation.is_some() {
                 TwoThetaRange::new(10.0, 120.0, 0.02)?
             } else {
                 TwoThetaRange::new(2.0, 40.0, 0.001)?

@@ -7,17 +7,15 @@
 use super::time::parse_timestamp;
 use super::SequentialArgs;
 use crate::commands::model_source::{apply_bounds_and_constraints, manual_stages};
+use crate::commands::radiation::{model_has_wavelength, no_wavelength, radiation_from_waves};
 use crate::commands::refine::cif_phases;
 use crate::commands::refine::{parse_window, DEFAULT_BACKGROUND_TERMS};
-use crate::commands::simulate::InstrumentPreset;
 use anyhow::{anyhow, bail, Context, Result};
 use bragg_crystal::background::ChebyshevBackground;
-use bragg_crystal::instrument::{
-    Polarization, Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO,
-};
+use bragg_crystal::instrument::Polarization;
 use bragg_crystal::pattern::{Instrument, PatternModel};
 use bragg_io::gsas::prm::{read_gsas_prm, GsasPrmBank};
-use bragg_io::model::{Preset, RefineMode};
+use bragg_io::model::RefineMode;
 use bragg_io::{read_powder, PowderScan};
 use bragg_refine::sequential::{LoadedScan, ScanMeta};
 use bragg_refine::{Observations, ParamKey, Refinement};
@@ -87,36 +85,6 @@ pub fn load_scan(path: &Path, sel: &Selection) -> Result<(LoadedScan, PowderScan
     Ok((LoadedScan { observations, meta }, scan))
 }
 
-fn radiation_from_args(args: &SequentialArgs) -> Result<Option<Radiation>> {
-    let ratio = args.kalpha2_ratio.unwrap_or(DEFAULT_KALPHA2_RATIO);
-    Ok(match (&args.wavelength, &args.radiation) {
-        (Some(w), _) => Some(Radiation::monochromatic(*w).context("--wavelength")?),
-        (None, Some(name)) => {
-            Some(Radiation::from_name_with_ratio(name, ratio).context("--radiation")?)
-        }
-        (None, None) => None,
-    })
-}
-
-fn radiation_from_waves(waves: &[bragg_io::Wavelength], what: &str) -> Result<Option<Radiation>> {
-    if waves.is_empty() {
-        return Ok(None);
-    }
-    let components = waves
-        .iter()
-        .enumerate()
-        .map(|(k, w)| WavelengthComponent {
-            wavelength_angstrom: w.angstrom,
-            relative_intensity: w.relative_intensity.unwrap_or(if k == 0 {
-                1.0
-            } else {
-                DEFAULT_KALPHA2_RATIO
-            }),
-        })
-        .collect();
-    Radiation::new(components).map(Some).with_context(|| format!("{what}: wavelengths"))
-}
-
 /// The GSAS instrument bank of `--prm` (first bank).
 pub fn read_prm(path: &Path) -> Result<GsasPrmBank> {
     let prm = read_gsas_prm(path)?;
@@ -157,67 +125,39 @@ pub fn build_model(
     scan: &PowderScan,
     prm: Option<&GsasPrmBank>,
 ) -> Result<PatternModel> {
-    let from_args = radiation_from_args(args)?;
-    let model_has_wave = src.is_some_and(|s| {
-        s.file.instrument.wavelength.is_some() || s.file.instrument.radiation.is_some()
-    });
-    let chosen = match from_args {
-        Some(r) => Some(r),
-        None if model_has_wave => None,
-        None => match prm.map(|b| radiation_from_waves(&b.wavelengths(), "--prm")).transpose()? {
-            Some(Some(r)) => Some(r),
-            _ => match radiation_from_waves(
-                &scan.meta.wavelengths,
-                &scan.data.source.display().to_string(),
-            )? {
-                Some(r) => Some(r),
-                None => bail!(
-                    "no wavelength: {} does not state one; give --wavelength Å, --radiation CuKa, \
-                     --prm FILE.prm or a model with instrument.wavelength",
-                    scan.data.source.display()
-                ),
+    // Notes about unweighted wavelengths are not reported here: the prm and scan files of a
+    // series state their weights.
+    let mut notes = Vec::new();
+    let chosen =
+        match args.beam.radiation()? {
+            Some(r) => Some(r),
+            None if model_has_wavelength(src) => None,
+            None => match prm
+                .map(|b| radiation_from_waves(&b.wavelengths(), "--prm", &mut notes))
+                .transpose()?
+            {
+                Some(Some(r)) => Some(r),
+                _ => match radiation_from_waves(
+                    &scan.meta.wavelengths,
+                    &scan.data.source.display().to_string(),
+                    &mut notes,
+                )? {
+                    Some(r) => Some(r),
+                    None => return Err(no_wavelength(
+                        &scan.data.source,
+                        "give --wavelength Å, --radiation CuKa, --prm FILE.prm or a model with \
+                         instrument.wavelength",
+                    )),
+                },
             },
-        },
-    };
-    let preset_of = |r: &Radiation| match args.instrument {
-        Some(InstrumentPreset::Synchrotron) => Preset::Synchrotron,
-        Some(InstrumentPreset::Lab) => Preset::Lab,
-        None if r.components().len() > 1 || args.radiation.is_some() => Preset::Lab,
-        None => Preset::Synchrotron,
-    };
+        };
     let mut model = match src {
-        Some(s) => {
-            let mut file = s.file.clone();
-            if let Some(r) = &chosen {
-                let spec = &mut file.instrument;
-                spec.wavelength = Some(r.primary_wavelength_angstrom());
-                spec.radiation = None;
-                spec.kalpha2_ratio = None;
-                if args.instrument.is_some() || spec.preset.is_none() {
-                    spec.preset = Some(preset_of(r));
-                }
-            }
-            let loaded = file.build(&s.path, &s.text)?;
-            let mut model = loaded.model;
-            if let Some(r) = chosen {
-                model.instrument.radiation = r;
-            }
-            model
-        }
+        Some(s) => args.beam.model_from_file(s, chosen)?,
         None => {
             // INVARIANT: without a model the wavelength came from the command line, the prm or
             // the scan, else the match above returned an error.
             let Some(r) = chosen else { bail!("no wavelength") };
-            let instrument = match preset_of(&r) {
-                Preset::Synchrotron => {
-                    let mut i = Instrument::synchrotron(r.primary_wavelength_angstrom())?;
-                    i.radiation = r;
-                    i
-                }
-                Preset::Lab => Instrument::lab_bragg_brentano(r),
-            };
-            let background = ChebyshevBackground::new(Vec::new(), 0.0, 180.0)?;
-            PatternModel { instrument, phases: Vec::new(), background }
+            args.beam.bare_model(r)?
         }
     };
     if let Some(b) = prm {
