@@ -33,7 +33,7 @@ TRIPLE="x86_64-unknown-linux-gnu"
 MAX_KEEP=$((32 * 1024))
 BUDGET=$((100 * 1024)) # committed corpus per target, bytes: the largest files go first
 
-TEXT_TARGETS="xye gsas_raw gsas_prm instprm fullprof uxd xrdml ras chi pdcif cif model powder
+TEXT_TARGETS="xye xye_stream gsas_raw gsas_prm instprm fullprof uxd xrdml ras chi pdcif cif model powder
   mpt arbin maccor generic_csv scan_times brml_xml rasx_members ndax_ndc"
 BIN_TARGETS="bruker_raw brml rasx mpr ndax powder_gz"
 ALL="$TEXT_TARGETS $BIN_TARGETS"
@@ -94,6 +94,11 @@ fixture_files() {
 derived_seeds() {
   local t="$1" out="$2" private="$3" f
   case "$t" in
+    xye_stream)
+      # The xye corpus behind three control bytes (head, chunk, workers).
+      for f in "$FUZZ"/corpus/xye/*; do
+        [ -f "$f" ] && { printf '\007\003\001'; cat "$f"; } >"$out/s_$(basename "$f")"
+      done ;;
     brml_xml)
       unzip -p "$FIX/data/sample.brml" Experiment0/RawData0.xml >"$out/RawData0.xml" 2>/dev/null ;;
     rasx_members)

@@ -131,6 +131,19 @@ impl TextSource {
         Ok(TextSource { reader, complete: filled <= head_len, head, size_hint })
     }
 
+    /// A source over bytes in memory, as [`TextSource::open`] would give for a file holding
+    /// them (for differential testing of the streamed paths).
+    fn from_bytes(bytes: &[u8], head_len: usize) -> TextSource {
+        let cut = head_len.saturating_add(1).min(bytes.len());
+        let (head, rest) = bytes.split_at(cut);
+        TextSource {
+            reader: Box::new(std::io::Cursor::new(rest.to_vec())),
+            head: head.to_vec(),
+            complete: bytes.len() <= head_len,
+            size_hint: bytes.len(),
+        }
+    }
+
     /// The whole content: `head` and everything after it.
     pub(crate) fn read_all(mut self, path: &Path) -> Result<Vec<u8>> {
         let mut all = self.head;
@@ -217,6 +230,23 @@ pub(crate) fn stream_xye(
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(PAR_MAX_WORKERS)
     };
     stream_xye_with(src, path, decode, chunk, PAR_CHUNK, workers)
+}
+
+/// `text` read as [`read_xye`] streams a file holding it: a head of `head` bytes, then
+/// `chunk`-byte reads on this thread (`workers` = 1) or `chunk`-byte blocks parsed by
+/// `workers` threads. It gives what [`parse_xye`] gives on the (lossily decoded) text, which
+/// the `xye_stream` fuzz target checks; not an API for reading files.
+#[doc(hidden)]
+pub fn stream_xye_bytes(
+    text: &[u8],
+    head: usize,
+    chunk: usize,
+    workers: usize,
+    path: &Path,
+) -> Result<PowderData> {
+    let src = TextSource::from_bytes(text, head.max(1));
+    let chunk = chunk.max(1);
+    stream_xye_with(src, path, Decode::Lossy, chunk, chunk, workers.max(1))
 }
 
 /// Content size from which [`stream_xye`] parses in parallel: 4 MiB.
