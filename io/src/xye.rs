@@ -1314,6 +1314,18 @@ mod tests {
         stream_par(text, head, chunk, decode, 1)
     }
 
+    /// A streamed error `got` (error, message with the file renamed) is `want`'s message and
+    /// names line `line`; `ctx` labels a failure.
+    fn assert_same_error(got: (Error, String), want: &Error, line: usize, ctx: &str) {
+        assert_eq!(got.1, want.to_string(), "{ctx}");
+        match got.0 {
+            Error::Data { line: l, .. } | Error::Parse { line: l, .. } => {
+                assert_eq!(l, line, "{ctx}")
+            }
+            other => panic!("{ctx}: {other:?}"),
+        }
+    }
+
     /// [`stream`] with `workers` threads parsing blocks of `chunk` bytes (1: no thread).
     fn stream_par(
         text: &[u8],
@@ -1378,14 +1390,8 @@ mod tests {
             let t = v.join("\n");
             let want = parse_xye(&t, p).unwrap_err();
             for (head, chunk) in [(3, 2), (64, 17), (1000, 333)] {
-                let (got, msg) = stream(t.as_bytes(), head, chunk, Decode::Lossy).unwrap_err();
-                assert_eq!(msg, want.to_string(), "{bad}");
-                match got {
-                    Error::Data { line: l, .. } | Error::Parse { line: l, .. } => {
-                        assert_eq!(l, line, "{bad}")
-                    }
-                    other => panic!("{other:?}"),
-                }
+                let got = stream(t.as_bytes(), head, chunk, Decode::Lossy).unwrap_err();
+                assert_same_error(got, &want, line, bad);
             }
         }
     }
@@ -1497,15 +1503,9 @@ mod tests {
             let want_line = bad.iter().map(|&(l, _)| l).min().unwrap();
             for chunk in [1, 37, 500, 4096] {
                 for workers in [2, 3] {
-                    let (got, msg) =
+                    let got =
                         stream_par(t.as_bytes(), 300, chunk, Decode::Lossy, workers).unwrap_err();
-                    assert_eq!(msg, want.to_string(), "{bad:?} {chunk}");
-                    match got {
-                        Error::Data { line: l, .. } | Error::Parse { line: l, .. } => {
-                            assert_eq!(l, want_line, "{bad:?}")
-                        }
-                        other => panic!("{other:?}"),
-                    }
+                    assert_same_error(got, &want, want_line, &format!("{bad:?} {chunk}"));
                 }
             }
         }
