@@ -112,8 +112,11 @@ fn value(r: &Refinement, key: &str) -> (f64, f64) {
 /// differ by Rw 2.1 %, mostly intensity at high angle where η = η₀ + X·2θ exceeds 1 and the
 /// truncated Lorentzian tails carry more area (with the truncation emulated in an
 /// experiment the difference falls to 0.34 %). (2) bragg's P₁ that reproduces FullProf's curve is
-/// 0.93–0.94 × FullProf's Asy1 at every angle (P₂, P₃ agree within 1 %): an unexplained
-/// constant factor of FullProf's low-angle term.
+/// 0.93–0.94 × FullProf's Asy1 at every angle (P₂, P₃ agree within 1 %). P₁ and the constant
+/// of F_b are degenerate: with F_b = 2(2z² − c)·F_a, a curve drawn with (P₁, P₂, c) is drawn
+/// exactly with (P₁ + 2P₂(c′ − c), P₂, c′). Bérar & Baldinozzi's F_b has c = 3 (bragg keeps it);
+/// FullProf's Asy1 behaves as if c ≈ 1.2 (with c = 1 the three ratios are 1.009, 1.001, 0.993,
+/// measured by a temporary switch). With Asy2 = 0 the two conventions agree.
 #[test]
 fn fullprof_calculated_profile_gives_fullprof_cell() {
     let (r, rw) = fit_to_fullprof_curve(0.0);

@@ -10,7 +10,10 @@
 //! ```
 //!
 //! The sign of z is FullProf's: positive P₁ (P₃ below 90°) puts intensity on the **low**-angle
-//! side, so the values of a FullProf `.pcr` carry over unchanged. (Checked on the PbSO4 round
+//! side, so the values of a FullProf `.pcr` carry over unchanged — except that FullProf 5.40's
+//! curve for the PbSO4 round robin (`refine/tests/fullprof_peer.rs`) is drawn by bragg with
+//! P₁ = Asy1 + 3.6·Asy2 (P₂, P₃, P₄ unchanged): P₁ is degenerate with the constant of F_b,
+//! and FullProf's behaves as if F_b = 2(2z² − 1.2)·F_a. With Asy2 = 0 nothing changes. (Checked on the PbSO4 round
 //! robin: FullProf's refined Asy1–3 fit the data with this sign — Rwp 8.4 % — and not with the
 //! opposite one — Rwp 12.4 %; `refine/tests/real_data.rs`.)
 //!
