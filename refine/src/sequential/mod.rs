@@ -524,6 +524,10 @@ pub enum SeriesEvent<'a> {
 /// A loader reads one scan when it is fitted.
 pub type Loader<'a> = dyn Fn(&ScanEntry) -> Result<LoadedScan> + Sync + 'a;
 
+/// A scan as [`Context::load_checked`] gives it: the scan, or what is known of it and why it
+/// cannot be fitted.
+type Loaded = std::result::Result<LoadedScan, (ScanMeta, String)>;
+
 /// A sink receives each finished row (called from worker threads in independent mode).
 pub type Sink<'a> = dyn Fn(SeriesEvent<'_>) -> Result<()> + Sync + 'a;
 
@@ -791,8 +795,19 @@ impl Context<'_> {
     /// Fits one scan: attempts from `previous` (chained), the reference, and the reference
     /// after a widening search, stopping at the first good one.
     fn fit_scan(&self, entry: &ScanEntry, previous: Option<(&State, f64)>) -> ScanRow {
-        let clock = Instant::now();
-        let loaded = match self.load_checked(entry) {
+        self.fit_loaded(entry, self.load_checked(entry), previous, Instant::now())
+    }
+
+    /// [`Context::fit_scan`] on a scan already loaded (or its load error); `clock` started
+    /// when the scan was asked for.
+    fn fit_loaded(
+        &self,
+        entry: &ScanEntry,
+        loaded: Loaded,
+        previous: Option<(&State, f64)>,
+        clock: Instant,
+    ) -> ScanRow {
+        let loaded = match loaded {
             Ok(l) => l,
             Err((meta, e)) => {
                 let mut row = ScanRow::empty(entry, meta, Flag::Unreadable { message: e });
@@ -850,10 +865,7 @@ impl Context<'_> {
         row
     }
 
-    fn load_checked(
-        &self,
-        entry: &ScanEntry,
-    ) -> std::result::Result<LoadedScan, (ScanMeta, String)> {
+    fn load_checked(&self, entry: &ScanEntry) -> Loaded {
         let loaded = (self.loader)(entry).map_err(|e| (ScanMeta::default(), e.to_string()))?;
         if loaded.observations.len() < 2 * self.keys.len().max(1) {
             return Err((
@@ -1082,31 +1094,53 @@ pub fn run_series(
         SeriesMode::Chained | SeriesMode::Reverse => {
             let mut last_good: (State, f64) =
                 (reference.state.clone(), reference.rwp.unwrap_or(f64::INFINITY));
-            for entry in &plan.todo {
-                if let Some(row) = done(entry.scan) {
-                    sink(SeriesEvent::Skipped(entry))?;
-                    skipped += 1;
-                    if row.is_good() && !row.state.is_empty() {
-                        last_good = (row.state.clone(), row.rwp.unwrap_or(last_good.1));
+            // Whether a scan of the plan is read and fitted here (neither done nor the
+            // reference).
+            let to_fit = |e: &ScanEntry| done(e.scan).is_none() && e.scan != plan.reference.scan;
+            // The next scan to fit is read on another thread while this one is fitted, so
+            // that reading (slow on network storage) overlaps fitting; at most one scan ahead.
+            std::thread::scope(|s| -> Result<()> {
+                let mut ahead: Option<(usize, std::thread::ScopedJoinHandle<'_, Loaded>)> = None;
+                for (i, entry) in plan.todo.iter().enumerate() {
+                    if let Some(row) = done(entry.scan) {
+                        sink(SeriesEvent::Skipped(entry))?;
+                        skipped += 1;
+                        if row.is_good() && !row.state.is_empty() {
+                            last_good = (row.state.clone(), row.rwp.unwrap_or(last_good.1));
+                        }
+                        continue;
                     }
-                    continue;
+                    let row = if entry.scan == plan.reference.scan {
+                        let mut row = reference.clone();
+                        row.shared.clear();
+                        row.shared_covariance = None;
+                        row
+                    } else {
+                        let clock = Instant::now();
+                        let loaded = match ahead.take() {
+                            Some((j, handle)) if j == i => handle.join().unwrap_or_else(|_| {
+                                Err((ScanMeta::default(), "the reading thread failed".into()))
+                            }),
+                            _ => ctx.load_checked(entry),
+                        };
+                        let next =
+                            plan.todo.iter().enumerate().skip(i + 1).find(|(_, e)| to_fit(e));
+                        if let Some((j, e)) = next {
+                            let ctx = &ctx;
+                            ahead = Some((j, s.spawn(move || ctx.load_checked(e))));
+                        }
+                        ctx.fit_loaded(entry, loaded, Some((&last_good.0, last_good.1)), clock)
+                    };
+                    sink(SeriesEvent::Row(&row))?;
+                    fitted += 1;
+                    if row.is_good() {
+                        last_good = (row.state, row.rwp.unwrap_or(last_good.1));
+                    } else {
+                        flagged += 1;
+                    }
                 }
-                let row = if entry.scan == plan.reference.scan {
-                    let mut row = reference.clone();
-                    row.shared.clear();
-                    row.shared_covariance = None;
-                    row
-                } else {
-                    ctx.fit_scan(entry, Some((&last_good.0, last_good.1)))
-                };
-                sink(SeriesEvent::Row(&row))?;
-                fitted += 1;
-                if row.is_good() {
-                    last_good = (row.state, row.rwp.unwrap_or(last_good.1));
-                } else {
-                    flagged += 1;
-                }
-            }
+                Ok(())
+            })?;
         }
         SeriesMode::Independent => {
             let pending: Vec<&ScanEntry> = plan
