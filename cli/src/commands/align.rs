@@ -29,6 +29,7 @@ use crate::plot::{AlignPlot, ExposureBand};
 use anyhow::{anyhow, bail, Result};
 use bragg_io::write_atomic;
 use clap::Args;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -226,7 +227,13 @@ pub fn align_rows(args: &AlignArgs) -> Result<(EchemSetup, Vec<AlignRow>, Vec<St
     let table_windows = setup.table_windows(&files)?;
     let epochs: Vec<Option<f64>> = match table_windows {
         Some(_) => vec![None; paths.len()],
-        None => paths.iter().map(|p| header_epoch_s(p)).collect::<Result<_>>()?,
+        None => {
+            // Every scan is read for its header time stamp: on all cores, and the first
+            // unreadable scan in path order is the one reported.
+            let stamps: Vec<Result<Option<f64>>> =
+                paths.par_iter().map(|p| header_epoch_s(p)).collect();
+            stamps.into_iter().collect::<Result<_>>()?
+        }
     };
     let stamps: Vec<ScanStamp<'_>> = files
         .iter()
