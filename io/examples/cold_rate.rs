@@ -4,14 +4,15 @@
 //!
 //! ```sh
 //! cargo build --release -p bragg-io --example cold_rate
-//! sudo target/release/examples/cold_rate [--rounds 7] [--reader powder|xye|gsas] FILE...
+//! sudo target/release/examples/cold_rate [--rounds 7] [--reader powder|xye|gsas] [--series] FILE...
 //! ```
 //!
 //! Each round (rounds interleave the contenders, so drifts of a shared machine hit all of
 //! them alike) drops the page cache (`sync; echo 3 > /proc/sys/vm/drop_caches`, needs root)
 //! before each of:
 //!
-//! * `parse`: the reader (`bragg_io::read_powder` by default) on every FILE, in this process;
+//! * `parse`: the reader (`bragg_io::read_powder` by default) on every FILE, in this process
+//!   (with `--series` the files are shared out over all cores, as `bragg align` reads a series);
 //! * `count`: the files read in 1 MiB chunks and their `\n` counted, in this process (the
 //!   I/O floor of a reader);
 //! * `wc -l FILE...` and `cat FILE... > /dev/null`, one process each.
@@ -67,17 +68,26 @@ fn count_lines(files: &[PathBuf]) -> usize {
     n
 }
 
-/// Reads every file with the chosen reader; the total number of points.
-fn parse(reader: &str, files: &[PathBuf]) -> usize {
-    files
-        .iter()
-        .map(|f| match reader {
-            "powder" => bragg_io::read_powder(f).unwrap().data.len(),
-            "xye" => bragg_io::read_xye(f).unwrap().len(),
-            "gsas" => bragg_io::gsas::read_gsas(f).unwrap().data.len(),
-            other => panic!("unknown reader {other} (powder, xye or gsas)"),
-        })
-        .sum()
+/// Reads every file with the chosen reader; the total number of points. With `series`, the
+/// files are shared out over all cores (as `bragg align` and `bragg sequential --mode
+/// independent` read a series), else read one after the other.
+fn parse(reader: &str, files: &[PathBuf], series: bool) -> usize {
+    let one = |f: &PathBuf| match reader {
+        "powder" => bragg_io::read_powder(f).unwrap().data.len(),
+        "xye" => bragg_io::read_xye(f).unwrap().len(),
+        "gsas" => bragg_io::gsas::read_gsas(f).unwrap().data.len(),
+        other => panic!("unknown reader {other} (powder, xye or gsas)"),
+    };
+    if !series {
+        return files.iter().map(one).sum();
+    }
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|k| s.spawn(move || files.iter().skip(k).step_by(n).map(one).sum::<usize>()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    })
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -93,6 +103,7 @@ fn median(v: &mut [f64]) -> f64 {
 fn main() {
     let mut rounds = 7;
     let mut reader = "powder".to_string();
+    let mut series = false;
     let mut warm = false;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -100,13 +111,14 @@ fn main() {
         match a.as_str() {
             "--rounds" => rounds = args.next().expect("--rounds N").parse().expect("N"),
             "--reader" => reader = args.next().expect("--reader NAME"),
+            "--series" => series = true,
             "--warm" => warm = true,
             _ => files.push(PathBuf::from(a)),
         }
     }
     assert!(!files.is_empty(), "usage: cold_rate [--rounds N] [--reader R] [--warm] FILE...");
     let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
-    let points = parse(&reader, &files);
+    let points = parse(&reader, &files, series);
     println!(
         "{} file(s), {:.1} MB, {points} points, reader {reader}, {rounds} rounds, {} cache",
         files.len(),
@@ -125,7 +137,7 @@ fn main() {
         match prog {
             Some(p) => preload(p),
             None => {
-                std::hint::black_box(parse(&reader, &copy));
+                std::hint::black_box(parse(&reader, &copy, series));
                 std::hint::black_box(count_lines(&copy));
             }
         }
@@ -135,7 +147,7 @@ fn main() {
     for _ in 0..rounds {
         prepare(None);
         let s = Instant::now();
-        std::hint::black_box(parse(&reader, &files));
+        std::hint::black_box(parse(&reader, &files, series));
         t[0].push(s.elapsed().as_secs_f64());
         prepare(None);
         let s = Instant::now();
