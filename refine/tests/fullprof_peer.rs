@@ -160,6 +160,33 @@ fn fullprof_reported_point_is_not_the_minimum_of_its_model() {
     r.refine(&keys(&["PbSO4.scale", "bkg.0", "bkg.1", "bkg.2", "bkg.3", "bkg.4", "bkg.5"]), true)
         .unwrap();
     let at_fullprof = r.fit(FitOptions::default()).unwrap().statistics.rwp;
+    // The cell and zero alone, every other parameter at FullProf's value: b moves already.
+    let mut cell_only = Refinement::new(r.model.clone(), r.observations.clone()).unwrap();
+    cell_only
+        .refine(
+            &keys(&[
+                "PbSO4.scale",
+                "bkg.0",
+                "bkg.1",
+                "bkg.2",
+                "bkg.3",
+                "bkg.4",
+                "bkg.5",
+                "PbSO4.cell.a",
+                "PbSO4.cell.b",
+                "PbSO4.cell.c",
+                "inst.zero",
+            ]),
+            true,
+        )
+        .unwrap();
+    cell_only.fit(FitOptions::default()).unwrap();
+    let (b_only, _) = value(&cell_only, "PbSO4.cell.b");
+    eprintln!(
+        "cell + zero alone: b = {b_only:.5} Å ({:+.1} FullProf esd)",
+        (b_only - CELL[1]) / CELL_ESD[1]
+    );
+    assert!((b_only - CELL[1]).abs() > 3.0 * CELL_ESD[1], "b = {b_only}");
     let mut all = vec![
         "PbSO4.cell.a",
         "PbSO4.cell.b",

@@ -153,23 +153,26 @@ fn pbso4_xray_matches_fullprof() {
 }
 
 /// PbSO4 with FullProf's own asymmetry model: the Bérar–Baldinozzi correction with the
-/// `Asy1`–`Asy3` FullProf refined (pbsox.sum: −0.37024, 0.00736, 1.23023, pasted unchanged:
-/// bragg uses FullProf's sign), FullProf's fitted range 10–154° (its pcr excludes 154–180°),
-/// everything else refined by the default strategy. The cell moves from the GSAS-II joint
-/// value to within 0.014 % of FullProf's X-ray cell and Rwp (8.3 %) stays below FullProf's
-/// 10.3 %. What remains (a −0.005 %, b −0.014 %, c −0.007 %, i.e. 3–8 FullProf esds) is not
-/// a difference in how the two programs place or shape peaks: fitted to FullProf's own
-/// calculated curve, bragg returns FullProf's cell within 0.05 of its esds
-/// (`tests/fullprof_peer.rs`). It is FullProf's ±6 FWHM peak truncation (Wdt, bragg's
-/// `window_fwhm`) and the fact that FullProf's reported parameters are not the least-squares
-/// minimum of its own model: with FullProf's exact model, refining from FullProf's solution
-/// lowers Rwp from 10.31 % to 10.19 % and moves the cell by 7–13 of FullProf's esds
-/// (`fullprof_reported_point_is_not_the_minimum_of_its_model`).
+/// `Asy1`–`Asy3` FullProf refined (pbsox.sum: −0.37024, 0.00736, 1.23023; bragg uses
+/// FullProf's sign, and P₁ = Asy1 + 3.6·Asy2 is the P₁ that draws FullProf's asymmetry,
+/// `tests/fullprof_peer.rs`), FullProf's fitted range 10–154° (its pcr excludes 154–180°),
+/// everything else refined by the default strategy (TCH profile). The cell moves from the
+/// GSAS-II joint value to a and c within 1.2 combined esds of FullProf's X-ray cell
+/// (−0.001 %, −0.002 %), b −0.0085 % (4.9 esds), and Rwp (8.4 %) stays below FullProf's
+/// 10.3 %. (With Asy1 pasted unchanged: a, b, c −3.1, −7.9, −4.0 esds.) What remains is not a
+/// difference in how the two programs place or shape peaks: fitted to FullProf's own
+/// calculated curve, bragg returns FullProf's cell within 0.05 of its esds. It is FullProf's
+/// ±6 FWHM peak truncation (Wdt, bragg's `window_fwhm`) and the fact that FullProf's reported
+/// parameters are not the least-squares minimum of its own model: with FullProf's exact model,
+/// refining from FullProf's solution lowers Rwp from 10.31 % to 10.19 % and moves the cell by
+/// 7–13 of FullProf's esds (`fullprof_reported_point_is_not_the_minimum_of_its_model`); even
+/// the cell and zero alone, every other parameter at FullProf's value, move b by −0.00036 Å
+/// (4.6 esds).
 #[test]
 fn pbso4_with_fullprof_asymmetry_gives_fullprof_cell() {
     let mut instrument = lab_instrument(1.54056, 1.54440, 0.5, 0.8);
     instrument.profile.asym = 0.0;
-    instrument.profile.bb = [-0.37024, 0.00736, 1.23023, 0.0];
+    instrument.profile.bb = [-0.37024 + 3.6 * 0.00736, 0.00736, 1.23023, 0.0];
     // FullProf's 6-term polynomial background: Chebyshev of the same degree.
     let Some(mut r) = pbso4(instrument, 154.0, 6) else { return };
     let options = StrategyOptions { asymmetry: false, ..StrategyOptions::default() };
@@ -191,7 +194,7 @@ fn pbso4_with_fullprof_asymmetry_gives_fullprof_cell() {
             100.0 * (p.value / v - 1.0),
             (p.value - v) / esd
         );
-        assert!((p.value / v - 1.0).abs() <= 1.5e-4, "{k} = {} vs FullProf {v}", p.value);
+        assert!((p.value / v - 1.0).abs() <= 1.0e-4, "{k} = {} vs FullProf {v}", p.value);
     }
 }
 
