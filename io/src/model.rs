@@ -728,6 +728,25 @@ mod tests {
         assert_eq!(back, file);
     }
 
+    /// FullProf's profile function 5, its Asy1–4 and its peak window (Wdt) as the README's
+    /// model shows them.
+    #[test]
+    fn fullprof_profile_keys_parse() {
+        let text = format!(
+            "{BASE}\n[instrument.profile]\nu = 0.031\nv = -0.052\nw = 0.032\nx = 0.0147\n\
+             y = 0.0\nfunction = \"pseudo_voigt\"\nbb = [-0.34, 0.0074, 1.23, 0.0]\n\
+             window_fwhm = 6.0\n"
+        );
+        let file = parse_model(&text, Path::new("m.toml")).unwrap();
+        let p = file.instrument.profile.unwrap();
+        assert_eq!(p.function, bragg_crystal::profile::ProfileFunction::PseudoVoigt);
+        assert_eq!(p.bb, [-0.34, 0.0074, 1.23, 0.0]);
+        assert_eq!(p.window_fwhm, 6.0);
+        // Absent, the window is 0 (the default area cutoff).
+        let file = parse_model(BASE, Path::new("m.toml")).unwrap();
+        assert!(file.instrument.profile.is_none_or(|p| p.window_fwhm == 0.0));
+    }
+
     #[test]
     fn refine_table_is_optional_and_strict() {
         let file = parse_model(BASE, Path::new("m.toml")).unwrap();
