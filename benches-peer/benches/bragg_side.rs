@@ -71,10 +71,7 @@ fn model(spec: &WorkloadSpec) -> bragg_crystal::Result<PatternModel> {
     let radiation = Radiation::new(
         spec.wavelengths
             .iter()
-            .map(|w| WavelengthComponent {
-                wavelength_angstrom: w.wavelength_angstrom,
-                relative_intensity: w.relative_intensity,
-            })
+            .map(|w| WavelengthComponent::line(w.wavelength_angstrom, w.relative_intensity))
             .collect(),
     )?;
     let p = spec.profile;

@@ -131,6 +131,27 @@ fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
     );
 }
 
+/// Hölzer's Cu Kα emission profile (four lines with natural Lorentzian widths): the line
+/// widths vary with 2θ, so position targets carry ∂H_L/∂2θ of the lines too.
+#[test]
+fn emission_profile_targets_match_finite_differences() {
+    let mut model = ltno_al_lab_model().unwrap();
+    model.instrument.radiation = bragg_crystal::instrument::Radiation::cu_kalpha_emission();
+    if let Geometry::BraggBrentano { displacement_um, .. } = &mut model.instrument.geometry {
+        *displacement_um = 50.0;
+    }
+    let grid = TwoThetaRange::new(15.0, 80.0, 0.01).unwrap().points();
+    let targets = [
+        Target::Displacement,
+        Target::Zero,
+        Target::Cell { phase: 0, param: CellParam::A },
+        Target::Profile(ProfileTerm::X),
+        Target::Profile(ProfileTerm::Asym),
+        Target::Profile(ProfileTerm::W),
+    ];
+    check(&model, &grid, &targets, 1e-7, 2e-4);
+}
+
 /// Bérar–Baldinozzi asymmetry (FullProf Asy1–4) on the lab doublet, alone and on top of FCJ:
 /// every profile and position target, and the four P's, including from P = 0.
 #[test]

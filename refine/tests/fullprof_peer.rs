@@ -42,8 +42,8 @@ fn fullprof_model(window_fwhm: f64) -> PatternModel {
     let cell = bragg_crystal::Cell::new(CELL[0], CELL[1], CELL[2], 90.0, 90.0, 90.0).unwrap();
     let phase = bragg_crystal::Phase::new("PbSO4", cell, g, sites).unwrap();
     let radiation = Radiation::new(vec![
-        WavelengthComponent { wavelength_angstrom: 1.54056, relative_intensity: 1.0 },
-        WavelengthComponent { wavelength_angstrom: 1.54440, relative_intensity: 0.5 },
+        WavelengthComponent::line(1.54056, 1.0),
+        WavelengthComponent::line(1.54440, 0.5),
     ])
     .unwrap();
     PatternModel {

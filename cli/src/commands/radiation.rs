@@ -147,8 +147,7 @@ pub fn radiation_from_waves(
                 DEFAULT_KALPHA2_RATIO
             }
         };
-        components
-            .push(WavelengthComponent { wavelength_angstrom: w.angstrom, relative_intensity });
+        components.push(WavelengthComponent::line(w.angstrom, relative_intensity));
     }
     Radiation::new(components).map(Some).with_context(|| format!("{what}: wavelengths"))
 }

@@ -77,6 +77,43 @@ pub struct WavelengthComponent {
     pub wavelength_angstrom: f64,
     /// Intensity relative to the other components (dimensionless, ≥ 0).
     pub relative_intensity: f64,
+    /// Natural (Lorentzian) FWHM of the emission line in Å, as TOPAS's `lh` (there in mÅ);
+    /// 0 (the default): a sharp line, its width left to the profile's X and Y. See
+    /// [`WavelengthComponent::lorentz_fwhm_deg`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lorentz_fwhm_angstrom: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+impl WavelengthComponent {
+    /// A sharp line of wavelength `wavelength_angstrom` (Å) and relative intensity
+    /// `relative_intensity` (not validated here: [`Radiation::new`] does).
+    pub const fn line(wavelength_angstrom: f64, relative_intensity: f64) -> Self {
+        Self { wavelength_angstrom, relative_intensity, lorentz_fwhm_angstrom: 0.0 }
+    }
+
+    /// The Lorentzian FWHM in degrees 2θ that the line's natural width adds to a peak at
+    /// `two_theta_deg`, and its derivative with respect to 2θ (degrees per degree).
+    ///
+    /// Differentiating Bragg's law λ = 2d sin θ at fixed d gives dθ = tan θ · dλ/λ, so a
+    /// Lorentzian of FWHM Δλ in wavelength is a Lorentzian of FWHM 2 tan θ · Δλ/λ (radians) in
+    /// 2θ, to first order in Δλ/λ (≈ 3·10⁻⁴ for Cu Kα). Source: the dispersion of a powder
+    /// diffractometer, e.g. Cheary, Coelho & Cline (2004) *J. Res. NIST* 109, 1, §3.1 (the
+    /// emission profile). A Lorentzian convolved with the TCH Lorentzian adds its FWHM, so this
+    /// is a term X = 2(Δλ/λ)·(180/π) of H_L = X tan θ + Y / cos θ, per line.
+    pub fn lorentz_fwhm_deg(&self, two_theta_deg: f64) -> (f64, f64) {
+        if self.lorentz_fwhm_angstrom == 0.0 {
+            return (0.0, 0.0);
+        }
+        let k = 2.0 * self.lorentz_fwhm_angstrom / self.wavelength_angstrom;
+        let theta = 0.5 * two_theta_deg.to_radians();
+        let (s, c) = theta.sin_cos();
+        // d(tan θ)/d(2θ in degrees) = sec²θ · ½ · π/180; the degree factors cancel.
+        (k * (s / c).to_degrees(), 0.5 * k / (c * c))
+    }
 }
 
 /// A radiation source: one or more wavelength components with relative intensities.
@@ -135,6 +172,14 @@ impl Radiation {
                     reason: "must be finite and non-negative",
                 });
             }
+            let w = c.lorentz_fwhm_angstrom;
+            if !(w.is_finite() && w >= 0.0 && w < 0.01 * c.wavelength_angstrom) {
+                return Err(Error::InvalidValue {
+                    name: "emission line width lorentz_fwhm_angstrom (Å)".into(),
+                    value: w,
+                    reason: "must be finite, ≥ 0 and below 1 % of the wavelength",
+                });
+            }
         }
         if !components.iter().any(|c| c.relative_intensity > 0.0) {
             return Err(Error::Model(
@@ -147,9 +192,7 @@ impl Radiation {
     /// A single monochromatic wavelength (Å): synchrotron or constant-wavelength neutrons.
     pub fn monochromatic(wavelength_angstrom: f64) -> Result<Self> {
         check_wavelength(wavelength_angstrom)?;
-        Ok(Radiation {
-            components: vec![WavelengthComponent { wavelength_angstrom, relative_intensity: 1.0 }],
-        })
+        Ok(Radiation { components: vec![WavelengthComponent::line(wavelength_angstrom, 1.0)] })
     }
 
     /// A single monochromatic X-ray beam given by its photon energy in keV (λ = hc/E,
@@ -168,12 +211,7 @@ impl Radiation {
     /// The Kα1 line of an anode alone (incident-beam monochromator), intensity 1.
     pub fn kalpha1(anode: Anode) -> Self {
         let (l1, _) = anode.kalpha_angstrom();
-        Radiation {
-            components: vec![WavelengthComponent {
-                wavelength_angstrom: l1,
-                relative_intensity: 1.0,
-            }],
-        }
+        Radiation { components: vec![WavelengthComponent::line(l1, 1.0)] }
     }
 
     /// The Kα1 + Kα2 doublet of an anode with intensities 1 and `kalpha2_ratio`
@@ -189,19 +227,57 @@ impl Radiation {
         let (l1, l2) = anode.kalpha_angstrom();
         Ok(Radiation {
             components: vec![
-                WavelengthComponent { wavelength_angstrom: l1, relative_intensity: 1.0 },
-                WavelengthComponent { wavelength_angstrom: l2, relative_intensity: kalpha2_ratio },
+                WavelengthComponent::line(l1, 1.0),
+                WavelengthComponent::line(l2, kalpha2_ratio),
             ],
         })
     }
 
+    /// The Cu Kα emission profile of Hölzer et al. (1997): four Lorentzian lines (Kα11, Kα12,
+    /// Kα21, Kα22), as TOPAS's `CuKa4_Holzer`; for a fundamental-parameters style fit where
+    /// the natural line shape, including the weak low-energy Kα12 and Kα22 components that make
+    /// each line asymmetric, is part of the model rather than of X and Y.
+    ///
+    /// Source: G. Hölzer, M. Fritsch, M. Deutsch, J. Härtwig & E. Förster (1997), *Phys. Rev.
+    /// A* 56, 4554, Table II: energies E (eV), Lorentzian FWHM W (eV) and peak heights I; a
+    /// line's area is ∝ I·W. Converted with λ = hc/E and Δλ = λ·W/E, hc = 12398.4244 eV·Å
+    /// (CODATA 1986, the value that puts the maximum of Kα11 + Kα12 at ITC Vol. C Table
+    /// 4.2.2.1's 1.5405929 Å; test `holzer_cu_profile_peaks_at_the_tabulated_kalpha1`).
+    /// The Kα2/Kα1 area ratio is Hölzer's 0.517.
+    pub fn cu_kalpha_emission() -> Self {
+        const HC_EV_ANGSTROM_1986: f64 = 12_398.424_4;
+        // (E eV, W eV, peak height): Kα11, Kα12, Kα21, Kα22.
+        const LINES: [(f64, f64, f64); 4] = [
+            (8047.8372, 2.285, 0.957),
+            (8045.3672, 3.358, 0.090),
+            (8027.9935, 2.667, 0.334),
+            (8026.5041, 3.571, 0.111),
+        ];
+        let components = LINES
+            .iter()
+            .map(|&(e, w, i)| {
+                let wavelength_angstrom = HC_EV_ANGSTROM_1986 / e;
+                WavelengthComponent {
+                    wavelength_angstrom,
+                    relative_intensity: i * w,
+                    lorentz_fwhm_angstrom: wavelength_angstrom * w / e,
+                }
+            })
+            .collect();
+        Radiation { components }
+    }
+
     /// Parse a source name (case-insensitive, surrounding whitespace ignored) with a chosen
-    /// Kα2/Kα1 ratio: `CuKa` (doublet), `CuKa1` (Kα1 only), likewise for `Cr Fe Co Mo Ag`; or a
+    /// Kα2/Kα1 ratio: `CuKa` (doublet), `CuKa1` (Kα1 only), likewise for `Cr Fe Co Mo Ag`;
+    /// `CuKa4` (Hölzer's four-line emission profile, [`Radiation::cu_kalpha_emission`]); or a
     /// bare positive number, read as a monochromatic wavelength in Å. The ratio is ignored for
-    /// `…Ka1` names and numbers.
+    /// `…Ka1` names, `CuKa4` and numbers.
     pub fn from_name_with_ratio(name: &str, kalpha2_ratio: f64) -> Result<Self> {
         let trimmed = name.trim();
         let lower = trimmed.to_ascii_lowercase();
+        if lower == "cuka4" {
+            return Ok(Self::cu_kalpha_emission());
+        }
         for anode in Anode::ALL {
             let sym = anode.symbol().to_ascii_lowercase();
             if lower == format!("{sym}ka") {
@@ -215,7 +291,7 @@ impl Radiation {
             Ok(w) => Self::monochromatic(w),
             Err(_) => Err(Error::Model(format!(
                 "unknown radiation '{trimmed}': expected CrKa, FeKa, CoKa, CuKa, MoKa, AgKa \
-                 (or …Ka1 for Kα1 only) or a wavelength in Å"
+                 (or …Ka1 for Kα1 only), CuKa4 (Hölzer's emission profile) or a wavelength in Å"
             ))),
         }
     }
@@ -259,6 +335,9 @@ impl fmt::Display for Radiation {
                 write!(f, " + ")?;
             }
             write!(f, "{} Å × {}", c.wavelength_angstrom, c.relative_intensity)?;
+            if c.lorentz_fwhm_angstrom > 0.0 {
+                write!(f, " (FWHM {} mÅ)", 1e3 * c.lorentz_fwhm_angstrom)?;
+            }
         }
         Ok(())
     }
@@ -321,7 +400,7 @@ mod tests {
         assert!("CuKb".parse::<Radiation>().is_err());
         assert!("W".parse::<Radiation>().is_err());
         assert!(Radiation::new(vec![]).is_err());
-        let zero = WavelengthComponent { wavelength_angstrom: 1.0, relative_intensity: 0.0 };
+        let zero = WavelengthComponent::line(1.0, 0.0);
         assert!(Radiation::new(vec![zero]).is_err());
         // 12.398 419 843 keV·Å / 8.047 823 keV = 1.540 593 Å.
         let e = Radiation::monochromatic_kev(HC_KEV_ANGSTROM / 1.5).unwrap();
@@ -329,14 +408,74 @@ mod tests {
     }
 
     #[test]
+    fn holzer_cu_profile_peaks_at_the_tabulated_kalpha1() {
+        let r: Radiation = " cuKA4 ".parse().unwrap();
+        assert_eq!(r, Radiation::cu_kalpha_emission());
+        let c = r.components();
+        assert_eq!(c.len(), 4);
+        // The maximum of Kα11 + Kα12 (Lorentzians in λ) is ITC Vol. C Table 4.2.2.1's Cu Kα1
+        // peak wavelength, 1.5405929 Å, an independent tabulation of the same measurement.
+        let kalpha1 = |l: f64| -> f64 {
+            c[..2]
+                .iter()
+                .map(|k| {
+                    let z = 2.0 * (l - k.wavelength_angstrom) / k.lorentz_fwhm_angstrom;
+                    k.relative_intensity / k.lorentz_fwhm_angstrom / (1.0 + z * z)
+                })
+                .sum()
+        };
+        let (mut lo, mut hi) = (1.5400, 1.5412);
+        for _ in 0..200 {
+            let (m1, m2) = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0);
+            if kalpha1(m1) < kalpha1(m2) {
+                lo = m1;
+            } else {
+                hi = m2;
+            }
+        }
+        assert!((0.5 * (lo + hi) - 1.540_592_9).abs() < 2e-7, "{lo}");
+        // Hölzer's areas: Kα11 57.9 %, Kα12 8.0 %, Kα21 23.6 %, Kα22 10.5 %; Kα1 FWHM 0.437 mÅ.
+        let total: f64 = c.iter().map(|k| k.relative_intensity).sum();
+        let share: Vec<f64> = c.iter().map(|k| k.relative_intensity / total).collect();
+        for (s, want) in share.iter().zip([0.579, 0.080, 0.236, 0.105]) {
+            assert!((s - want).abs() < 6e-4, "{share:?}");
+        }
+        assert!((c[0].lorentz_fwhm_angstrom - 0.437_4e-3).abs() < 1e-7);
+        assert!(r.to_string().contains("mÅ"));
+    }
+
+    #[test]
+    fn line_width_in_two_theta_follows_braggs_law() {
+        // A line of FWHM Δλ at 2θ: the 2θ of λ ± Δλ/2 at fixed d differ by the FWHM in 2θ.
+        let l = WavelengthComponent {
+            wavelength_angstrom: 1.54,
+            relative_intensity: 1.0,
+            lorentz_fwhm_angstrom: 5e-4,
+        };
+        for tt in [20.0_f64, 90.0, 150.0] {
+            let d = l.wavelength_angstrom / (2.0 * (0.5 * tt).to_radians().sin());
+            let at = |lam: f64| 2.0 * (lam / (2.0 * d)).asin().to_degrees();
+            let h = 0.5 * l.lorentz_fwhm_angstrom;
+            let want = at(l.wavelength_angstrom + h) - at(l.wavelength_angstrom - h);
+            let (got, dgot) = l.lorentz_fwhm_deg(tt);
+            // First order in Δλ/λ: the exact difference departs by ~ (Δλ/λ)·tan²θ (2.6·10⁻⁶
+            // at 150°).
+            assert!((got / want - 1.0).abs() < 1e-5, "{tt}: {got} vs {want}");
+            let e = 1e-4;
+            let fd = (l.lorentz_fwhm_deg(tt + e).0 - l.lorentz_fwhm_deg(tt - e).0) / (2.0 * e);
+            assert!((dgot - fd).abs() < 1e-8 * fd.abs().max(1.0), "{tt}");
+        }
+        assert_eq!(WavelengthComponent::line(1.0, 1.0).lorentz_fwhm_deg(50.0), (0.0, 0.0));
+        for bad in [-1e-4, f64::NAN, 0.02] {
+            let c = WavelengthComponent { lorentz_fwhm_angstrom: bad, ..l };
+            assert!(Radiation::new(vec![c]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn deserialisation_path_validates() {
         // serde deserialises through `RadiationSpec` and `TryFrom`; check that path directly.
-        let spec = |w: f64| RadiationSpec {
-            components: vec![WavelengthComponent {
-                wavelength_angstrom: w,
-                relative_intensity: 1.0,
-            }],
-        };
+        let spec = |w: f64| RadiationSpec { components: vec![WavelengthComponent::line(w, 1.0)] };
         assert_eq!(Radiation::try_from(spec(1.0)).unwrap().primary_wavelength_angstrom(), 1.0);
         assert!(Radiation::try_from(spec(-1.0)).is_err());
         let back: RadiationSpec = Radiation::monochromatic(0.7).unwrap().into();

@@ -152,16 +152,18 @@ fn reach_deg(instrument: &Instrument, max_deg: f64) -> f64 {
 }
 
 /// d_min (Å) of the reflections that can reach a grid ending at `max_deg`, with a relative
-/// `margin` (0.02 keeps reflections that a 2 % larger cell would bring in).
+/// `margin` (0.02 keeps reflections that a 2 % larger cell would bring in). The shortest
+/// wavelength sets it: a reflection reaches the grid if any component's peak does, and the
+/// shortest wavelength puts it at the lowest 2θ.
 fn d_min_for(instrument: &Instrument, max_deg: f64, margin: f64) -> f64 {
-    let longest = instrument
+    let shortest = instrument
         .radiation
         .components()
         .iter()
         .map(|c| c.wavelength_angstrom)
-        .fold(0.0_f64, f64::max);
+        .fold(f64::INFINITY, f64::min);
     let theta_max = 0.5 * reach_deg(instrument, max_deg).to_radians();
-    longest / (2.0 * theta_max.sin()) * (1.0 - margin)
+    shortest / (2.0 * theta_max.sin()) * (1.0 - margin)
 }
 
 fn check_grid(grid: &[f64]) -> Result<()> {
@@ -466,11 +468,23 @@ impl Evaluator {
                 if !(center > 0.0 && center < 180.0) {
                     continue;
                 }
-                let (widths, floored) = match inst.profile.widths(center) {
+                let (mut widths, floored) = match inst.profile.widths(center) {
                     Ok(w) => (w, false),
                     Err(_) if self.width_floor => (floored_widths(&inst.profile, center)?, true),
                     Err(e) => return Err(e),
                 };
+                let (line_l, dline_l) = c.lorentz_fwhm_deg(center);
+                if line_l > 0.0 {
+                    if inst.profile.function == ProfileFunction::PseudoVoigt {
+                        return Err(Error::Model(
+                            "emission line widths (lorentz_fwhm_angstrom) need the TCH profile \
+                             function"
+                                .into(),
+                        ));
+                    }
+                    widths.fwhm_l += line_l;
+                    widths.dl_dtth += dline_l;
+                }
                 record.width_floored |= floored;
                 let (lp, dlp) = inst.intensity_factor_with_derivative(bragg)?;
                 let wrel = c.relative_intensity / reference;
