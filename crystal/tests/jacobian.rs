@@ -70,6 +70,16 @@ fn check(model: &PatternModel, grid: &[f64], targets: &[Target], rel_step: f64, 
     }
 }
 
+/// The wavelength target holds the anomalous-scattering terms f′, f″ at their current values
+/// (as the Jacobian of every other target does): checked with them off, since Cu Kα lies
+/// 0.05 Å from the Ni K edge, where f′ of Ni changes fast enough with λ to show in a central
+/// difference (5·10⁻⁴ of the column; the far-from-edge synchrotron case checks it with them on).
+fn wavelength_without_dispersion(model: &PatternModel, grid: &[f64]) {
+    let mut m = model.clone();
+    m.instrument.anomalous = false;
+    check(&m, grid, &[Target::Wavelength], 1e-7, 2e-4);
+}
+
 #[test]
 fn synchrotron_targets_match_finite_differences() {
     let mut model = ltno_synchrotron_model().unwrap();
@@ -87,6 +97,7 @@ fn synchrotron_targets_match_finite_differences() {
         Target::Biso { phase: 0, site: 0 },
         Target::Biso { phase: 0, site: 1 },
         Target::Zero,
+        Target::Wavelength,
     ];
     targets.extend(
         [
@@ -113,6 +124,7 @@ fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
     let targets = [
         Target::Displacement,
         Target::Zero,
+        Target::Kalpha2Ratio,
         Target::Scale { phase: 1 },
         Target::Cell { phase: 1, param: CellParam::A },
         Target::Cell { phase: 0, param: CellParam::A },
@@ -120,6 +132,7 @@ fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
         Target::Profile(ProfileTerm::W),
     ];
     check(&model, &grid, &targets, 1e-7, 2e-4);
+    wavelength_without_dispersion(&model, &grid);
     // Capillary absorption: the 2θ dependence of A enters the cell derivative.
     model.instrument.geometry = Geometry::DebyeScherrer { mu_r: 1.5 };
     check(
@@ -144,12 +157,29 @@ fn emission_profile_targets_match_finite_differences() {
     let targets = [
         Target::Displacement,
         Target::Zero,
+        Target::Kalpha2Ratio,
         Target::Cell { phase: 0, param: CellParam::A },
         Target::Profile(ProfileTerm::X),
         Target::Profile(ProfileTerm::Asym),
         Target::Profile(ProfileTerm::W),
     ];
     check(&model, &grid, &targets, 1e-7, 2e-4);
+    wavelength_without_dispersion(&model, &grid);
+    // The pattern is linear in the Kα2/Kα1 ratio, so its column is the same at every ratio,
+    // including 0 (the Kα2 lines switched off, where the FD above cannot step below; from 0
+    // the Kα2 lines come back with equal shares, hence both columns start from there).
+    model.set(Target::Kalpha2Ratio, 0.0).unwrap();
+    let column = |r: f64| {
+        let mut m = model.clone();
+        m.set(Target::Kalpha2Ratio, r).unwrap();
+        let ev = Evaluator::new(&m, &grid).unwrap();
+        let mut j = DMatrix::zeros(grid.len(), 1);
+        ev.evaluate(&m, &[Target::Kalpha2Ratio], Some(&mut j)).unwrap();
+        j
+    };
+    let (at0, at3) = (column(0.0), column(0.3));
+    let top = at3.amax();
+    assert!(top > 0.0 && (at0 - &at3).amax() <= 1e-9 * top);
 }
 
 /// Bérar–Baldinozzi asymmetry (FullProf Asy1–4) on the lab doublet, alone and on top of FCJ:

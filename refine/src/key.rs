@@ -60,6 +60,10 @@ pub enum InstItem {
     Zero,
     /// Specimen displacement (µm).
     Displacement,
+    /// Primary wavelength (Å), all components scaled with it.
+    Wavelength,
+    /// Kα2/Kα1 intensity ratio.
+    Kalpha2Ratio,
     /// A profile term (U, V, W, P, X, Y, asym).
     Profile(ProfileIndex),
 }
@@ -113,6 +117,8 @@ impl fmt::Display for ParamKey {
             },
             ParamKey::Inst(InstItem::Zero) => write!(f, "inst.zero"),
             ParamKey::Inst(InstItem::Displacement) => write!(f, "inst.displacement"),
+            ParamKey::Inst(InstItem::Wavelength) => write!(f, "inst.wavelength"),
+            ParamKey::Inst(InstItem::Kalpha2Ratio) => write!(f, "inst.kalpha2_ratio"),
             ParamKey::Inst(InstItem::Profile(p)) => write!(f, "inst.{}", p.term().name()),
             ParamKey::Background(n) => write!(f, "bkg.{n}"),
         }
@@ -144,11 +150,13 @@ impl FromStr for ParamKey {
         match parts.as_slice() {
             ["inst", "zero"] => Ok(ParamKey::Inst(InstItem::Zero)),
             ["inst", "displacement"] => Ok(ParamKey::Inst(InstItem::Displacement)),
+            ["inst", "wavelength"] => Ok(ParamKey::Inst(InstItem::Wavelength)),
+            ["inst", "kalpha2_ratio"] => Ok(ParamKey::Inst(InstItem::Kalpha2Ratio)),
             ["inst", term] => ProfileTerm::ALL
                 .iter()
                 .find(|t| t.name().eq_ignore_ascii_case(term))
                 .map(|t| ParamKey::Inst(InstItem::Profile(ProfileIndex::of(*t))))
-                .ok_or_else(|| bad(text, "instrument keys are inst.zero, inst.displacement, inst.U … inst.Y, inst.P, inst.asym, inst.asy1 … inst.asy4")),
+                .ok_or_else(|| bad(text, "instrument keys are inst.zero, inst.displacement, inst.wavelength, inst.kalpha2_ratio, inst.U … inst.Y, inst.P, inst.asym, inst.asy1 … inst.asy4")),
             ["bkg", n] => n.parse().map(ParamKey::Background).map_err(|_| bad(text, "background keys are bkg.0, bkg.1, …")),
             [phase, rest @ ..] if !phase.is_empty() => {
                 let phase = phase.to_string();
@@ -209,6 +217,11 @@ impl ParamKey {
             ParamKey::Inst(InstItem::Displacement) => {
                 model.get(Target::Displacement).map_err(|e| unknown(e.to_string()))?;
                 Ok(Target::Displacement)
+            }
+            ParamKey::Inst(InstItem::Wavelength) => Ok(Target::Wavelength),
+            ParamKey::Inst(InstItem::Kalpha2Ratio) => {
+                model.get(Target::Kalpha2Ratio).map_err(|e| unknown(e.to_string()))?;
+                Ok(Target::Kalpha2Ratio)
             }
             ParamKey::Inst(InstItem::Profile(p)) => Ok(Target::Profile(p.term())),
             ParamKey::Background(n) => {
@@ -346,6 +359,10 @@ impl ParamKey {
         if model.get(Target::Displacement).is_ok() {
             out.push(ParamKey::Inst(InstItem::Displacement));
         }
+        out.push(ParamKey::Inst(InstItem::Wavelength));
+        if model.get(Target::Kalpha2Ratio).is_ok() {
+            out.push(ParamKey::Inst(InstItem::Kalpha2Ratio));
+        }
         for t in ProfileTerm::ALL {
             out.push(ParamKey::Inst(InstItem::Profile(ProfileIndex::of(t))));
         }
@@ -371,6 +388,8 @@ mod tests {
             "LTNO.O1.x",
             "inst.zero",
             "inst.displacement",
+            "inst.wavelength",
+            "inst.kalpha2_ratio",
             "inst.U",
             "inst.Y",
             "inst.asym",

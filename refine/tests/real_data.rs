@@ -7,8 +7,9 @@ use bragg_crystal::instrument::{Polarization, Radiation, WavelengthComponent};
 use bragg_crystal::pattern::{Geometry, Instrument, PatternModel, PhaseContribution, ProbeKind};
 use bragg_crystal::profile::ProfileParams;
 use bragg_refine::strategy::{run_default, StrategyOptions};
-use bragg_refine::{Observations, Refinement};
+use bragg_refine::{FitOptions, Observations, ParamKey, Refinement};
 use std::path::PathBuf;
+use std::str::FromStr;
 
 fn shared(rel: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
@@ -200,8 +201,8 @@ fn pbso4_with_fullprof_asymmetry_gives_fullprof_cell() {
 
 /// LaB6 (NIST SRM 660 series), lab Cu Kα1/Kα2, with zero and specimen displacement refined,
 /// against the certified values (660a 4.1569162 Å, 660b 4.15691(8) Å, 660c 4.156826(8) Å;
-/// the lot is not stated). The issue asks for 0.0003 Å. The fit gives a = 4.156136(107) Å at
-/// Rwp 4.92 %, 0.00069 Å below 660c; the test holds the current accuracy, 0.001 Å, and the gap
+/// the lot is not stated). The issue asks for 0.0003 Å. The fit (Kα2/Kα1 refined last, to
+/// 0.481(2)) gives a = 4.156141(106) Å at Rwp 4.88 %, 0.00069 Å below 660c; the test holds the current accuracy, 0.001 Å, and the gap
 /// is an open point. Over 21–121° the three position terms (a: tan θ, zero: constant,
 /// displacement: cos θ) are nearly collinear: the esd of a grows 15× when the displacement is
 /// added, and where a lands depends on which terms are refined (zero only: 4.156397(7) Å,
@@ -260,7 +261,15 @@ fn lab6_cell_matches_certified_srm_660() {
     };
     let mut r = Refinement::new(model, obs).unwrap();
     let options = StrategyOptions { displacement: true, ..StrategyOptions::default() };
-    let (stages, out) = run_default(&mut r, &options).unwrap();
+    let (stages, _) = run_default(&mut r, &options).unwrap();
+    // The Kα2/Kα1 ratio last, as the GSAS-II CWInstDemo tutorial does for these data ("not
+    // exactly the theoretical value of 0.5 … a slight misalignment in the monochromator").
+    r.refine(&[ParamKey::from_str("inst.kalpha2_ratio").unwrap()], true).unwrap();
+    let out = r.fit(FitOptions::default()).unwrap();
+    assert!(out.termination.is_success(), "{:?}", out.termination);
+    let ratio = param(&r, "inst.kalpha2_ratio");
+    eprintln!("Kα2/Kα1 = {}({:?})", ratio.value, ratio.esd);
+    assert!((ratio.value - 0.5).abs() < 0.05 && ratio.esd.unwrap() < 0.01);
     for s in &stages {
         eprintln!(
             "{:40} {:?} evals {} Rwp {:.3} %",

@@ -18,5 +18,5 @@ pub use absorption::{
 };
 pub use lorentz::{lorentz_factor, lorentz_polarization, LorentzPolarization, Polarization};
 pub use preferred_orientation::{MarchDollase, PreferredOrientation};
-pub use radiation::{Anode, Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO};
+pub use radiation::{Anode, Radiation, WavelengthComponent, DEFAULT_KALPHA2_RATIO, KALPHA2_SPLIT};
 pub use shift::{zero_shift, Goniometer, PositionShift};

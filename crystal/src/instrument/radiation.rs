@@ -318,7 +318,99 @@ impl Radiation {
     pub fn primary_wavelength_angstrom(&self) -> f64 {
         self.primary().wavelength_angstrom
     }
+
+    /// Sets the primary wavelength to `wavelength_angstrom` (Å, positive and finite) by
+    /// scaling every component's wavelength and line width by the same factor, so a doublet
+    /// keeps its relative splitting Δλ/λ (fixed by the anode's atomic physics): the refinable
+    /// wavelength of a calibration against a standard (GSAS-II's `Lam`, FullProf's `Lambda`).
+    pub fn set_primary_wavelength(&mut self, wavelength_angstrom: f64) -> Result<()> {
+        check_wavelength(wavelength_angstrom)?;
+        let primary = self.primary();
+        let k = wavelength_angstrom / primary.wavelength_angstrom;
+        for c in &mut self.components {
+            // The primary itself exactly (k·λ may round away from the value asked for).
+            c.wavelength_angstrom =
+                if *c == primary { wavelength_angstrom } else { c.wavelength_angstrom * k };
+            c.lorentz_fwhm_angstrom *= k;
+        }
+        Ok(())
+    }
+
+    /// Whether component `c` belongs to the Kα2 group: its wavelength exceeds the primary's by
+    /// more than [`KALPHA2_SPLIT`] (relative). The Kα1–Kα2 spin-orbit splitting is 0.17 %
+    /// (Cr) to 0.6 % (Mo) of λ, a Kα1 satellite such as Hölzer's Kα12 0.03 %.
+    fn in_kalpha2_group(&self, c: &WavelengthComponent) -> bool {
+        c.wavelength_angstrom > self.primary_wavelength_angstrom() * (1.0 + KALPHA2_SPLIT)
+    }
+
+    /// The Kα2/Kα1 intensity ratio: the summed relative intensity of the Kα2 group over that
+    /// of the other components; None when the source has no Kα2 group (a single line).
+    pub fn kalpha2_ratio(&self) -> Option<f64> {
+        let (mut one, mut two, mut any) = (0.0, 0.0, false);
+        for c in &self.components {
+            if self.in_kalpha2_group(c) {
+                two += c.relative_intensity;
+                any = true;
+            } else {
+                one += c.relative_intensity;
+            }
+        }
+        any.then_some(two / one)
+    }
+
+    /// ∂I_c/∂R of every component's relative intensity I_c with respect to the Kα2/Kα1 ratio
+    /// R under [`Radiation::set_kalpha2_ratio`]: I_c/R in the Kα2 group (Σ_Kα1 I / n for each
+    /// of its n lines at R = 0), 0 elsewhere; None without a Kα2 group.
+    pub fn kalpha2_ratio_derivatives(&self) -> Option<Vec<f64>> {
+        let r = self.kalpha2_ratio()?;
+        let n = self.components.iter().filter(|c| self.in_kalpha2_group(c)).count();
+        let one: f64 = self
+            .components
+            .iter()
+            .filter(|c| !self.in_kalpha2_group(c))
+            .map(|c| c.relative_intensity)
+            .sum();
+        Some(
+            self.components
+                .iter()
+                .map(|c| match (self.in_kalpha2_group(c), r > 0.0) {
+                    (false, _) => 0.0,
+                    (true, true) => c.relative_intensity / r,
+                    (true, false) => one / n as f64,
+                })
+                .collect(),
+        )
+    }
+
+    /// Sets the Kα2/Kα1 ratio (GSAS-II's `I(L2)/I(L1)`, FullProf's `Ratio`) to `ratio` in
+    /// [0, 1] by scaling the Kα2 group's intensities together (from 0, shared equally), so a
+    /// multi-line Kα2 keeps its shape.
+    pub fn set_kalpha2_ratio(&mut self, ratio: f64) -> Result<()> {
+        if !(ratio.is_finite() && (0.0..=1.0).contains(&ratio)) {
+            return Err(Error::InvalidValue {
+                name: "Kα2/Kα1 ratio".into(),
+                value: ratio,
+                reason: "must lie in [0, 1]",
+            });
+        }
+        let (Some(r), Some(d)) = (self.kalpha2_ratio(), self.kalpha2_ratio_derivatives()) else {
+            return Err(Error::Model(
+                "the Kα2/Kα1 ratio needs a source with a Kα2 line (e.g. CuKa)".into(),
+            ));
+        };
+        let second: Vec<bool> = self.components.iter().map(|c| self.in_kalpha2_group(c)).collect();
+        for ((c, dc), two) in self.components.iter_mut().zip(&d).zip(second) {
+            if two {
+                c.relative_intensity += (ratio - r) * dc;
+            }
+        }
+        Ok(())
+    }
 }
+
+/// Relative wavelength excess over the primary line above which a component counts as Kα2
+/// ([`Radiation::kalpha2_ratio`]): 0.1 %.
+pub const KALPHA2_SPLIT: f64 = 1.0e-3;
 
 impl FromStr for Radiation {
     type Err = Error;
@@ -470,6 +562,42 @@ mod tests {
             let c = WavelengthComponent { lorentz_fwhm_angstrom: bad, ..l };
             assert!(Radiation::new(vec![c]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn wavelength_and_ratio_setters() {
+        let mut cu: Radiation = "CuKa".parse().unwrap();
+        assert_eq!(cu.kalpha2_ratio(), Some(0.5));
+        cu.set_primary_wavelength(1.55).unwrap();
+        let c = cu.components();
+        assert_eq!(c[0].wavelength_angstrom, 1.55);
+        // The splitting Δλ/λ is kept.
+        assert!((c[1].wavelength_angstrom / 1.55 - 1.544_427_4 / 1.540_592_9).abs() < 1e-15);
+        cu.set_kalpha2_ratio(0.47).unwrap();
+        assert!((cu.kalpha2_ratio().unwrap() - 0.47).abs() < 1e-15);
+        cu.set_kalpha2_ratio(0.0).unwrap();
+        assert_eq!(cu.kalpha2_ratio(), Some(0.0));
+        assert_eq!(cu.kalpha2_ratio_derivatives().unwrap(), vec![0.0, 1.0]);
+        cu.set_kalpha2_ratio(0.3).unwrap();
+        assert!((cu.kalpha2_ratio().unwrap() - 0.3).abs() < 1e-15);
+        for bad in [-0.1, 1.1, f64::NAN] {
+            assert!(cu.set_kalpha2_ratio(bad).is_err(), "{bad}");
+        }
+        assert!(cu.set_primary_wavelength(-1.0).is_err());
+        // Hölzer: Kα12 (0.03 % above Kα11) is Kα1, Kα21 and Kα22 are Kα2; ratio 0.517.
+        let mut h = Radiation::cu_kalpha_emission();
+        assert!((h.kalpha2_ratio().unwrap() - 0.5171).abs() < 1e-4);
+        let before: Vec<WavelengthComponent> = h.components().to_vec();
+        h.set_kalpha2_ratio(0.5).unwrap();
+        let after = h.components();
+        assert_eq!((after[0], after[1]), (before[0], before[1]));
+        let shape = |c: &[WavelengthComponent]| c[3].relative_intensity / c[2].relative_intensity;
+        assert!((shape(after) - shape(&before)).abs() < 1e-12);
+        assert!((h.kalpha2_ratio().unwrap() - 0.5).abs() < 1e-15);
+        // A single line has no Kα2.
+        let mut mono = Radiation::monochromatic(0.458).unwrap();
+        assert_eq!(mono.kalpha2_ratio(), None);
+        assert!(mono.set_kalpha2_ratio(0.5).is_err());
     }
 
     #[test]

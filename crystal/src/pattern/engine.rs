@@ -398,6 +398,13 @@ impl Evaluator {
         };
         let components = inst.radiation.components();
         let reference = inst.radiation.primary().relative_intensity;
+        let lambda_primary = inst.radiation.primary_wavelength_angstrom();
+        // ∂I_c/∂(Kα2/Kα1) per component, when that ratio is a target.
+        let dintensity_dratio = if targets.contains(&Target::Kalpha2Ratio) {
+            inst.radiation.kalpha2_ratio_derivatives()
+        } else {
+            None
+        };
         let primary_index =
             components.iter().position(|c| c.relative_intensity == reference).unwrap_or(0);
         let mut peaks = Vec::with_capacity(list.len() * components.len());
@@ -551,6 +558,28 @@ impl Evaluator {
                                 })
                             }
                             Target::Zero => Some(position(col, shift.d_params[0], 0.0)),
+                            Target::Wavelength => {
+                                // λ_c = (λ_c/λ_p)·λ_p and 2θ_B = 2 asin(λ_c/2d):
+                                // ∂2θ_B/∂λ_p = 2 tan θ/λ_p (radians per Å), in degrees.
+                                let dbragg = 2.0 * theta.tan() / lambda_primary * DEG;
+                                let d_area = area * (dlp / lp) * dbragg;
+                                Some(position(col, dcenter_dbragg * dbragg, d_area))
+                            }
+                            Target::Kalpha2Ratio => {
+                                dintensity_dratio.as_ref().and_then(|d| d.get(ci)).map(|&di| {
+                                    let d_area =
+                                        contribution.scale * di / reference * m * lp * po * f2;
+                                    PeakDeriv {
+                                        col,
+                                        d_area,
+                                        d_center: 0.0,
+                                        d_g: 0.0,
+                                        d_l: 0.0,
+                                        d_asym: 0.0,
+                                        bb: None,
+                                    }
+                                })
+                            }
                             Target::Displacement => match inst.geometry {
                                 Geometry::BraggBrentano { .. } => {
                                     Some(position(col, shift.d_params[1], 0.0))

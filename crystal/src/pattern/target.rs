@@ -141,6 +141,11 @@ pub enum Target {
     Zero,
     /// Bragg–Brentano specimen displacement (µm).
     Displacement,
+    /// The primary wavelength (Å); every component scales with it
+    /// ([`crate::instrument::Radiation::set_primary_wavelength`]).
+    Wavelength,
+    /// The Kα2/Kα1 intensity ratio ([`crate::instrument::Radiation::set_kalpha2_ratio`]).
+    Kalpha2Ratio,
     /// A profile parameter.
     Profile(ProfileTerm),
     /// Chebyshev background coefficient n.
@@ -217,6 +222,10 @@ impl PatternModel {
                     })
             }
             Target::Zero => Ok(self.instrument.zero_deg),
+            Target::Wavelength => Ok(self.instrument.radiation.primary_wavelength_angstrom()),
+            Target::Kalpha2Ratio => self.instrument.radiation.kalpha2_ratio().ok_or_else(|| {
+                Error::Model("the Kα2/Kα1 ratio needs a source with a Kα2 line (e.g. CuKa)".into())
+            }),
             Target::Displacement => match self.instrument.geometry {
                 Geometry::BraggBrentano { displacement_um, .. } => Ok(displacement_um),
                 Geometry::DebyeScherrer { .. } => {
@@ -329,6 +338,8 @@ impl PatternModel {
                 *slot = value;
             }
             Target::Zero => self.instrument.zero_deg = value,
+            Target::Wavelength => self.instrument.radiation.set_primary_wavelength(value)?,
+            Target::Kalpha2Ratio => self.instrument.radiation.set_kalpha2_ratio(value)?,
             Target::Displacement => match &mut self.instrument.geometry {
                 Geometry::BraggBrentano { displacement_um, .. } => *displacement_um = value,
                 Geometry::DebyeScherrer { .. } => {

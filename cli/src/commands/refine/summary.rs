@@ -12,8 +12,9 @@ use std::io::Write;
 
 /// The unit of a parameter's value: `Å` (cell edges), `°` (cell angles, zero shift, TCH X
 /// and Y in degrees 2θ), `deg²` (TCH U, V, W, P), `Å²` (B_iso), `µm` (specimen displacement),
-/// `counts` (background coefficients), empty for dimensionless quantities (scale, occupancy,
-/// fractional coordinates, March–Dollase r, asymmetry, extracted intensities).
+/// `Å` (wavelength), `counts` (background coefficients), empty for dimensionless quantities
+/// (scale, occupancy, fractional coordinates, March–Dollase r, asymmetry, Kα2/Kα1 ratio,
+/// extracted intensities).
 pub fn unit_of(key: &ParamKey) -> &'static str {
     match key {
         ParamKey::Phase { item, .. } => match item {
@@ -24,6 +25,8 @@ pub fn unit_of(key: &ParamKey) -> &'static str {
         },
         ParamKey::Inst(InstItem::Zero) => "°",
         ParamKey::Inst(InstItem::Displacement) => "µm",
+        ParamKey::Inst(InstItem::Wavelength) => "Å",
+        ParamKey::Inst(InstItem::Kalpha2Ratio) => "",
         ParamKey::Inst(InstItem::Profile(p)) => match p.term() {
             ProfileTerm::U | ProfileTerm::V | ProfileTerm::W | ProfileTerm::P => "deg²",
             ProfileTerm::X | ProfileTerm::Y => "°",
