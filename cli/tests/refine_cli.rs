@@ -221,6 +221,37 @@ fn refines_simulated_pattern_writes_every_output_and_recovers_the_truth() {
     assert!(summary.contains("wrote ") && summary.contains("result.json"));
 }
 
+/// Calibration against a standard from the model's `[refine]` table: the cell fixed at the
+/// simulated ("certified") values, the wavelength refined with the scale, zero and background;
+/// result.json and the summary carry `inst.wavelength`, recovered within 3 esd of Cu Kα1.
+#[test]
+fn wavelength_calibration_from_the_refine_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = write_data(tmp.path(), 0);
+    let model = tmp.path().join("calibrate.toml");
+    let refine_table = "[refine]\nparams = [\"LCO.scale\", \"inst.wavelength\", \"inst.zero\", \
+                        \"bkg.0\", \"bkg.1\", \"bkg.2\"]\n";
+    let text =
+        truth_model().replace("chebyshev = [300.0, -60.0, 20.0]", "chebyshev = [300.0, 0.0, 0.0]");
+    std::fs::write(&model, format!("{text}\n{refine_table}")).unwrap();
+    let outdir = tmp.path().join("out");
+    let summary = refine(&[s(&data), "--model", s(&model), "-o", s(&outdir)]).unwrap();
+    assert!(summary.contains("inst.wavelength"), "{summary}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(outdir.join("result.json")).unwrap())
+            .unwrap();
+    let p = json["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"] == "inst.wavelength")
+        .unwrap()
+        .clone();
+    let (v, e) = (p["value"].as_f64().unwrap(), p["esd"].as_f64().unwrap());
+    assert!(p["refined"].as_bool().unwrap() && e > 0.0 && e < 1e-4, "esd {e}");
+    assert!((v - 1.540_592_9).abs() < 3.0 * e, "λ = {v}({e})");
+}
+
 #[test]
 fn cif_phase_range_exclusion_and_zero_esd_points() {
     let tmp = tempfile::tempdir().unwrap();
