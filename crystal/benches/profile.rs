@@ -21,6 +21,7 @@ const PARAMS: ProfileParams = ProfileParams {
     bb: [0.0; 4],
     function: bragg_crystal::profile::ProfileFunction::Tch,
     window_fwhm: 0.0,
+    divergence_deg: 0.0,
 };
 
 fn grid() -> Vec<f64> {
@@ -43,6 +44,7 @@ const SYNC: ProfileParams = ProfileParams {
     bb: [0.0; 4],
     function: bragg_crystal::profile::ProfileFunction::Tch,
     window_fwhm: 0.0,
+    divergence_deg: 0.0,
 };
 
 fn bench_synchrotron(c: &mut Criterion) {

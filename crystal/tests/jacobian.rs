@@ -133,6 +133,14 @@ fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
     ];
     check(&model, &grid, &targets, 1e-7, 2e-4);
     wavelength_without_dispersion(&model, &grid);
+    // The flat-specimen aberration: every position and profile target through the shifted
+    // copies, and the divergence itself.
+    let mut flat = model.clone();
+    flat.instrument.profile.divergence_deg = 0.7;
+    let mut with_divergence = targets.to_vec();
+    with_divergence.push(Target::Profile(ProfileTerm::Divergence));
+    with_divergence.push(Target::Profile(ProfileTerm::X));
+    check(&flat, &grid, &with_divergence, 1e-7, 2e-4);
     // Capillary absorption: the 2θ dependence of A enters the cell derivative.
     model.instrument.geometry = Geometry::DebyeScherrer { mu_r: 1.5 };
     check(

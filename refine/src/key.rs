@@ -156,7 +156,7 @@ impl FromStr for ParamKey {
                 .iter()
                 .find(|t| t.name().eq_ignore_ascii_case(term))
                 .map(|t| ParamKey::Inst(InstItem::Profile(ProfileIndex::of(*t))))
-                .ok_or_else(|| bad(text, "instrument keys are inst.zero, inst.displacement, inst.wavelength, inst.kalpha2_ratio, inst.U … inst.Y, inst.P, inst.asym, inst.asy1 … inst.asy4")),
+                .ok_or_else(|| bad(text, "instrument keys are inst.zero, inst.displacement, inst.wavelength, inst.kalpha2_ratio, inst.U … inst.Y, inst.P, inst.asym, inst.asy1 … inst.asy4, inst.divergence")),
             ["bkg", n] => n.parse().map(ParamKey::Background).map_err(|_| bad(text, "background keys are bkg.0, bkg.1, …")),
             [phase, rest @ ..] if !phase.is_empty() => {
                 let phase = phase.to_string();

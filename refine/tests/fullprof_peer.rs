@@ -66,6 +66,7 @@ fn fullprof_model(window_fwhm: f64) -> PatternModel {
                 bb: [ASY[0], ASY[1], ASY[2], 0.0],
                 function: ProfileFunction::PseudoVoigt,
                 window_fwhm,
+                divergence_deg: 0.0,
             },
             anomalous: true,
         },

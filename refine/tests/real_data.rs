@@ -216,11 +216,12 @@ fn pbso4_with_fullprof_asymmetry_gives_fullprof_cell() {
 /// Rwp 5.05 %); per-peak position residuals after the fit are ≤ 0.0014° without a trend in
 /// 2θ. The one term found that moves a toward the certified values is the flat-specimen
 /// (equatorial divergence) aberration, a 1/√ tail of length (α²/2)·cot θ (Cheary, Coelho &
-/// Cline 2004, J. Res. NIST 109, 1): drawn as a 4-node quadrature in an experiment, α = 0.5°
-/// gives a = 4.156481 Å (displacement then ≈ 1 µm, Rwp 4.96 %) and α = 1° 4.157427 Å (Rwp
+/// Cline 2004, J. Res. NIST 109, 1; `ProfileParams::divergence_deg`): with α = 0.5° fixed,
+/// a = 4.156481 Å (displacement then ≈ 1 µm, Rwp 4.96 %), with α = 1° 4.157428 Å (Rwp
 /// 5.27 %). The file does not state its divergence slit, and with U, V, W and the FCJ term
-/// refined Rwp is lowest at α ≈ 0, so the data cannot fix α: the 0.0003 Å target needs the
-/// instrument's geometry (a fundamental-parameters model), not more empirical terms.
+/// refined, `inst.divergence` refines from 0.5° to 0 (Rwp 4.92 %), so the data cannot fix α:
+/// the 0.0003 Å target needs the instrument's geometry (a fundamental-parameters model), not
+/// more empirical terms.
 #[test]
 fn lab6_cell_matches_certified_srm_660() {
     let Some(data) = shared("lab-lab6-660/NIST660CBI.gsas") else { return };

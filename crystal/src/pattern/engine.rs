@@ -22,8 +22,8 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::profile::{
-    Asymmetry, BbShape, FcjAsymmetry, FcjTch, PeakShape, ProfileFunction, ProfilePoint,
-    PseudoVoigtPeak, TchPseudoVoigt, DEFAULT_CUTOFF,
+    flat_specimen, Asymmetry, BbShape, FcjAsymmetry, FcjTch, PeakShape, ProfileFunction,
+    ProfilePoint, PseudoVoigtPeak, TchPseudoVoigt, DEFAULT_CUTOFF,
 };
 use crate::reflection::{self, Reflection};
 use crate::structure::Phase;
@@ -297,40 +297,30 @@ impl Evaluator {
         p: usize,
     ) -> Result<Vec<(usize, Vec<f64>)>> {
         let (peaks, recs) = self.phase_peaks_with_derivatives(model, p, &[], false)?;
-        let n_comp = model.instrument.radiation.components().len();
         let asym = Asymmetry::of(&model.instrument.profile);
         let mut out = Vec::with_capacity(recs.len());
+        let mut y = vec![0.0; self.grid.len()];
         let mut cursor = 0;
-        for rec in &recs {
-            let _ = rec;
-            let mut lo = usize::MAX;
-            let mut hi = 0;
-            let mut parts = Vec::new();
-            // The peaks of one reflection are consecutive (one per visible component).
-            let mut taken = 0;
-            while taken < n_comp && cursor < peaks.len() && peaks[cursor].2 == out.len() {
-                let (peak, _, _) = &peaks[cursor];
-                let mut y = vec![0.0; self.grid.len()];
+        for k in 0..recs.len() {
+            // The peaks of one reflection are consecutive (one per visible wavelength
+            // component, or per flat-specimen copy of each).
+            let (mut lo, mut hi) = (usize::MAX, 0);
+            while let Some((peak, _, _)) = peaks.get(cursor).filter(|pk| pk.2 == k) {
                 let r = add_one(peak, &asym, &self.grid, &mut y)?;
                 if !r.is_empty() {
                     lo = lo.min(r.start);
                     hi = hi.max(r.end);
                 }
-                parts.push((r, y));
                 cursor += 1;
-                taken += 1;
             }
             if lo >= hi {
                 out.push((0, Vec::new()));
                 continue;
             }
-            let mut v = vec![0.0; hi - lo];
-            for (r, y) in parts {
-                for i in r {
-                    v[i - lo] += y[i];
-                }
-            }
-            out.push((lo, v));
+            // `y` is zero outside [lo, hi) (cleared after each reflection).
+            let part = y.get_mut(lo..hi).unwrap_or_default();
+            out.push((lo, part.to_vec()));
+            part.fill(0.0);
         }
         Ok(out)
     }
@@ -399,6 +389,8 @@ impl Evaluator {
         let components = inst.radiation.components();
         let reference = inst.radiation.primary().relative_intensity;
         let lambda_primary = inst.radiation.primary_wavelength_angstrom();
+        let divergence_col =
+            targets.iter().position(|t| *t == Target::Profile(ProfileTerm::Divergence));
         // ∂I_c/∂(Kα2/Kα1) per component, when that ratio is a target.
         let dintensity_dratio = if targets.contains(&Target::Kalpha2Ratio) {
             inst.radiation.kalpha2_ratio_derivatives()
@@ -586,6 +578,8 @@ impl Evaluator {
                                 }
                                 Geometry::DebyeScherrer { .. } => None,
                             },
+                            // Drawn with the flat-specimen copies below.
+                            Target::Profile(ProfileTerm::Divergence) => None,
                             Target::Profile(term) if term.bb_index().is_some() => Some(PeakDeriv {
                                 col,
                                 d_area: 0.0,
@@ -607,7 +601,8 @@ impl Evaluator {
                                     ProfileTerm::Asy1
                                     | ProfileTerm::Asy2
                                     | ProfileTerm::Asy3
-                                    | ProfileTerm::Asy4 => (0.0, 0.0, 0.0),
+                                    | ProfileTerm::Asy4
+                                    | ProfileTerm::Divergence => (0.0, 0.0, 0.0),
                                 };
                                 Some(PeakDeriv {
                                     col,
@@ -650,7 +645,40 @@ impl Evaluator {
                         derivs.push(position(*col, dcenter, d_area));
                     }
                 }
-                peaks.push((peak, derivs, k));
+                let fwhm = match inst.profile.function {
+                    ProfileFunction::Tch => widths.fwhm_g + widths.fwhm_l,
+                    ProfileFunction::PseudoVoigt => widths.fwhm_g,
+                };
+                let copies = flat_specimen::nodes(center, fwhm, inst.profile.divergence_deg)?;
+                if copies.is_empty() {
+                    peaks.push((peak, derivs, k));
+                    continue;
+                }
+                for node in &copies {
+                    let mut copy = peak;
+                    copy.center_deg += node.shift_deg;
+                    copy.area *= node.weight;
+                    let mut d: Vec<PeakDeriv> = derivs
+                        .iter()
+                        .map(|d| PeakDeriv {
+                            d_area: d.d_area * node.weight,
+                            d_center: d.d_center * (1.0 + node.dshift_dcenter),
+                            ..*d
+                        })
+                        .collect();
+                    if let (true, Some(col)) = (with_derivatives, divergence_col) {
+                        d.push(PeakDeriv {
+                            col,
+                            d_area: 0.0,
+                            d_center: node.dshift_ddivergence,
+                            d_g: 0.0,
+                            d_l: 0.0,
+                            d_asym: 0.0,
+                            bb: None,
+                        });
+                    }
+                    peaks.push((copy, d, k));
+                }
             }
             records.push(record);
         }

@@ -164,6 +164,20 @@ impl Instrument {
                 reason: "must be finite and ≥ 0 (FWHM; 0 = the default area cutoff)",
             });
         }
+        let divergence = self.profile.divergence_deg;
+        if !(divergence.is_finite() && (0.0..=20.0).contains(&divergence)) {
+            return Err(Error::InvalidValue {
+                name: "inst.divergence".into(),
+                value: divergence,
+                reason: "must be finite, ≥ 0 and ≤ 20 (degrees of equatorial divergence)",
+            });
+        }
+        if divergence > 0.0 && !matches!(self.geometry, Geometry::BraggBrentano { .. }) {
+            return Err(Error::Model(
+                "the flat-specimen aberration (divergence_deg) needs Bragg–Brentano geometry"
+                    .into(),
+            ));
+        }
         match self.geometry {
             Geometry::BraggBrentano { goniometer_radius_mm, displacement_um } => {
                 Goniometer::new(goniometer_radius_mm)?;

@@ -38,11 +38,13 @@ pub enum ProfileTerm {
     Asy3,
     /// Bérar–Baldinozzi P₄ (FullProf Asy4).
     Asy4,
+    /// Equatorial divergence α (degrees) of the flat-specimen aberration.
+    Divergence,
 }
 
 impl ProfileTerm {
     /// All terms in the order U, V, W, P, X, Y, Asym, Asy1 … Asy4.
-    pub const ALL: [ProfileTerm; 11] = [
+    pub const ALL: [ProfileTerm; 12] = [
         Self::U,
         Self::V,
         Self::W,
@@ -54,6 +56,7 @@ impl ProfileTerm {
         Self::Asy2,
         Self::Asy3,
         Self::Asy4,
+        Self::Divergence,
     ];
 
     /// The Bérar–Baldinozzi index 0…3 of `Asy1`…`Asy4`.
@@ -67,7 +70,7 @@ impl ProfileTerm {
         }
     }
 
-    /// Conventional name: `U`, `V`, `W`, `P`, `X`, `Y`, `asym`, `asy1` … `asy4`.
+    /// Conventional name: `U`, `V`, `W`, `P`, `X`, `Y`, `asym`, `asy1` … `asy4`, `divergence`.
     pub fn name(self) -> &'static str {
         match self {
             Self::U => "U",
@@ -81,6 +84,7 @@ impl ProfileTerm {
             Self::Asy2 => "asy2",
             Self::Asy3 => "asy3",
             Self::Asy4 => "asy4",
+            Self::Divergence => "divergence",
         }
     }
 }
@@ -246,6 +250,7 @@ impl PatternModel {
                     ProfileTerm::Asy2 => p.bb[1],
                     ProfileTerm::Asy3 => p.bb[2],
                     ProfileTerm::Asy4 => p.bb[3],
+                    ProfileTerm::Divergence => p.divergence_deg,
                 })
             }
             Target::Background(n) => self
@@ -362,6 +367,7 @@ impl PatternModel {
                     ProfileTerm::Asy2 => p.bb[1] = value,
                     ProfileTerm::Asy3 => p.bb[2] = value,
                     ProfileTerm::Asy4 => p.bb[3] = value,
+                    ProfileTerm::Divergence => p.divergence_deg = value,
                 }
             }
             Target::Background(n) => {

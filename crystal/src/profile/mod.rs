@@ -29,6 +29,7 @@
 
 pub mod berar;
 pub mod fcj;
+pub mod flat_specimen;
 mod gauss_legendre;
 pub mod pseudo_voigt;
 pub mod tch;

@@ -73,6 +73,12 @@ pub struct ProfileParams {
     /// Lorentzian's area (1 − (2/π)·atan 12), so it is for reproducing FullProf, not a default.
     #[serde(default)]
     pub window_fwhm: f64,
+    /// Equatorial divergence α of a Bragg–Brentano beam (degrees, the divergence slit's full
+    /// angle) for the flat-specimen aberration ([`super::flat_specimen`]); 0 (the default):
+    /// none, its effect left to the empirical terms. Not refined by the default strategy: set
+    /// it from the instrument, as in a fundamental-parameters fit.
+    #[serde(default)]
+    pub divergence_deg: f64,
 }
 
 impl Default for ProfileParams {
@@ -89,6 +95,7 @@ impl Default for ProfileParams {
             bb: [0.0; 4],
             function: ProfileFunction::Tch,
             window_fwhm: 0.0,
+            divergence_deg: 0.0,
         }
     }
 }
@@ -304,6 +311,7 @@ mod tests {
         bb: [0.0; 4],
         function: ProfileFunction::Tch,
         window_fwhm: 0.0,
+        divergence_deg: 0.0,
     };
 
     #[test]

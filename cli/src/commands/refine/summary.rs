@@ -11,7 +11,7 @@ use bragg_refine::ParamKey;
 use std::io::Write;
 
 /// The unit of a parameter's value: `Å` (cell edges), `°` (cell angles, zero shift, TCH X
-/// and Y in degrees 2θ), `deg²` (TCH U, V, W, P), `Å²` (B_iso), `µm` (specimen displacement),
+/// and Y in degrees 2θ, equatorial divergence), `deg²` (TCH U, V, W, P), `Å²` (B_iso), `µm` (specimen displacement),
 /// `Å` (wavelength), `counts` (background coefficients), empty for dimensionless quantities
 /// (scale, occupancy, fractional coordinates, March–Dollase r, asymmetry, Kα2/Kα1 ratio,
 /// extracted intensities).
@@ -29,7 +29,7 @@ pub fn unit_of(key: &ParamKey) -> &'static str {
         ParamKey::Inst(InstItem::Kalpha2Ratio) => "",
         ParamKey::Inst(InstItem::Profile(p)) => match p.term() {
             ProfileTerm::U | ProfileTerm::V | ProfileTerm::W | ProfileTerm::P => "deg²",
-            ProfileTerm::X | ProfileTerm::Y => "°",
+            ProfileTerm::X | ProfileTerm::Y | ProfileTerm::Divergence => "°",
             _ => "",
         },
         ParamKey::Background(_) => "counts",
