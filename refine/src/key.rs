@@ -423,6 +423,13 @@ mod tests {
         assert!(err.to_string().contains("M9"), "{err}");
         let t = "LTNO.M1.occ.Ni".parse::<ParamKey>().unwrap().resolve(&model, &none).unwrap();
         assert_eq!(t, Target::Occupancy { phase: 0, site: 0, occupant: 2 });
+        // A single wavelength has no Kα2/Kα1 ratio to refine (and lists none).
+        let k: ParamKey = "inst.kalpha2_ratio".parse().unwrap();
+        let err = k.resolve(&model, &none).unwrap_err();
+        assert!(err.to_string().contains("Kα2"), "{err}");
+        assert!(!ParamKey::all_for(&model).contains(&k));
+        let t = "inst.wavelength".parse::<ParamKey>().unwrap().resolve(&model, &none).unwrap();
+        assert_eq!(t, Target::Wavelength);
         // Every listed key resolves.
         for k in ParamKey::all_for(&model) {
             k.resolve(&model, &none).unwrap();
