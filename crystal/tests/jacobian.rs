@@ -114,17 +114,24 @@ fn synchrotron_targets_match_finite_differences() {
     check(&model, &grid, &targets, 1e-7, 2e-4);
 }
 
-#[test]
-fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
+/// The lab reference model with a 50 µm specimen displacement, its 15–80° grid and the
+/// position targets every lab check starts with.
+fn displaced_lab() -> (PatternModel, Vec<f64>, [Target; 3]) {
     let mut model = ltno_al_lab_model().unwrap();
     if let Geometry::BraggBrentano { displacement_um, .. } = &mut model.instrument.geometry {
         *displacement_um = 50.0;
     }
     let grid = TwoThetaRange::new(15.0, 80.0, 0.01).unwrap().points();
+    (model, grid, [Target::Displacement, Target::Zero, Target::Kalpha2Ratio])
+}
+
+#[test]
+fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
+    let (mut model, grid, [t0, t1, t2]) = displaced_lab();
     let targets = [
-        Target::Displacement,
-        Target::Zero,
-        Target::Kalpha2Ratio,
+        t0,
+        t1,
+        t2,
         Target::Scale { phase: 1 },
         Target::Cell { phase: 1, param: CellParam::A },
         Target::Cell { phase: 0, param: CellParam::A },
@@ -156,16 +163,12 @@ fn lab_doublet_displacement_and_capillary_targets_match_finite_differences() {
 /// widths vary with 2θ, so position targets carry ∂H_L/∂2θ of the lines too.
 #[test]
 fn emission_profile_targets_match_finite_differences() {
-    let mut model = ltno_al_lab_model().unwrap();
+    let (mut model, grid, [t0, t1, t2]) = displaced_lab();
     model.instrument.radiation = bragg_crystal::instrument::Radiation::cu_kalpha_emission();
-    if let Geometry::BraggBrentano { displacement_um, .. } = &mut model.instrument.geometry {
-        *displacement_um = 50.0;
-    }
-    let grid = TwoThetaRange::new(15.0, 80.0, 0.01).unwrap().points();
     let targets = [
-        Target::Displacement,
-        Target::Zero,
-        Target::Kalpha2Ratio,
+        t0,
+        t1,
+        t2,
         Target::Cell { phase: 0, param: CellParam::A },
         Target::Profile(ProfileTerm::X),
         Target::Profile(ProfileTerm::Asym),
