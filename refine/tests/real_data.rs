@@ -219,7 +219,9 @@ fn pbso4_with_fullprof_asymmetry_gives_fullprof_cell() {
 /// Cline 2004, J. Res. NIST 109, 1; `ProfileParams::divergence_deg`): with α = 0.5° fixed,
 /// a = 4.156481 Å (displacement then ≈ 1 µm, Rwp 4.96 %), with α = 1° 4.157428 Å (Rwp
 /// 5.27 %). The file does not state its divergence slit, and with U, V, W and the FCJ term
-/// refined, `inst.divergence` refines from 0.5° to 0 (Rwp 4.92 %), so the data cannot fix α:
+/// refined, `inst.divergence` refines from 0.5° to 0 (Rwp 4.92 %); with U = V = 0 (Gaussian
+/// width W only, as in a fundamental-parameters fit) it goes to 0 too (a = 4.15588 Å, Rwp
+/// 4.97 %), so the data cannot fix α:
 /// the 0.0003 Å target needs the instrument's geometry (a fundamental-parameters model), not
 /// more empirical terms.
 #[test]
