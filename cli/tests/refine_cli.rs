@@ -146,6 +146,8 @@ fn refines_simulated_pattern_writes_every_output_and_recovers_the_truth() {
         "rexp",
         "chi2",
         "gof",
+        "durbin_watson",
+        "durbin_watson_q",
         "n_points",
         "n_excluded_zero_esd",
         "phases",
@@ -218,6 +220,11 @@ fn refines_simulated_pattern_writes_every_output_and_recovers_the_truth() {
     // Summary: parameters with units and the R-factors.
     assert!(summary.contains("LCO.cell.a") && summary.contains(" Å"), "{summary}");
     assert!(summary.contains("Rwp = ") && summary.contains("GoF = "));
+    // The true model fitted to uncorrelated noise: d ≈ 2, above Hill & Flack's Q.
+    let (d, q) =
+        (json["durbin_watson"].as_f64().unwrap(), json["durbin_watson_q"].as_f64().unwrap());
+    assert!(d > q && (d - 2.0).abs() < 0.2, "d = {d}, Q = {q}");
+    assert!(summary.contains("Durbin–Watson d = ") && summary.contains("no serial correlation"));
     assert!(summary.contains("wrote ") && summary.contains("result.json"));
 }
 

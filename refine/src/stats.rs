@@ -235,6 +235,19 @@ impl Statistics {
     }
 }
 
+impl Statistics {
+    /// Hill & Flack's critical value of the Durbin–Watson d at 99.9 % confidence,
+    /// Q = 2·[(N − 1)/(N − P) − 3.0902/√(N + 2)] (R. J. Hill & H. D. Flack (1987), *J. Appl.
+    /// Cryst.* 20, 356, eq. 6; FullProf's "DW-exp"): d < Q means the residuals are serially
+    /// correlated and the esds understate the real uncertainty (Bérar & Lelann (1991),
+    /// *J. Appl. Cryst.* 24, 1). Dimensionless.
+    pub fn durbin_watson_critical(&self) -> f64 {
+        let n = self.n_points as f64;
+        let p = self.n_params as f64;
+        2.0 * ((n - 1.0) / (n - p) - 3.0902 / (n + 2.0).sqrt())
+    }
+}
+
 impl fmt::Display for Statistics {
     /// One line, R-factors in percent: `Rp = 5.60 %  Rwp = 7.40 %  Rexp = 4.37 %  χ²ν = 2.868
     /// GoF = 1.69  (N = 4000, P = 25)`.

@@ -290,3 +290,36 @@ fn check_against_fullprof(r: &Refinement) {
     assert!((asy[1] / ASY[1] - 1.0).abs() < 0.03, "P2 ratio {}", asy[1] / ASY[1]);
     assert!((asy[2] / ASY[2] - 1.0).abs() < 0.02, "P3 ratio {}", asy[2] / ASY[2]);
 }
+
+/// FullProf's serial-correlation figures for its own fit (`pbsox.sum`, "all non-excluded
+/// points": N − P + C = 5726 with P = 34, so N = 5760): Durbin–Watson d = 0.7258 from its
+/// observed and calculated curves, and "DW-exp" 1.9301, which is Hill & Flack's 99.9 %
+/// critical value Q (also 1.9277 for its 5315 "points with Bragg contributions"). bragg's
+/// statistics on FullProf's curve (Ycalc printed to 0.1 count) give the same d within 0.3 %.
+#[test]
+fn durbin_watson_of_fullprof_fit_matches_fullprof() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/pbso4-roundrobin/pbsox.dat");
+    if !std::path::Path::new(path).exists() {
+        eprintln!("note: {path} not found; skipping");
+        return;
+    }
+    let scan = bragg_io::read_powder(std::path::Path::new(path)).unwrap();
+    let (tth, calc) = fullprof_calc();
+    // FullProf excludes 154–180°.
+    let n = tth.iter().filter(|&&t| t < 154.0).count();
+    let obs = &scan.data.intensity[..n];
+    assert!((scan.data.two_theta_deg[n - 1] - tth[n - 1]).abs() < 1e-9);
+    let w: Vec<f64> = obs.iter().map(|&y| 1.0 / y.max(1.0)).collect();
+    let fit = bragg_refine::stats::PatternFit::new(obs, &calc[..n], &w).unwrap();
+    let s = bragg_refine::stats::Statistics::compute(&fit, 34).unwrap();
+    assert_eq!(s.n_points, 5760);
+    let d = s.durbin_watson.unwrap();
+    eprintln!(
+        "d = {d:.4} (FullProf 0.7258), Q = {:.4} (FullProf 1.9301)",
+        s.durbin_watson_critical()
+    );
+    assert!((d / 0.7258 - 1.0).abs() < 3e-3, "d = {d}");
+    assert!((s.durbin_watson_critical() - 1.9301).abs() < 1e-4);
+    let bragg_points = bragg_refine::stats::Statistics { n_points: 5315, ..s };
+    assert!((bragg_points.durbin_watson_critical() - 1.9277).abs() < 1e-4);
+}

@@ -126,6 +126,9 @@ pub struct StageOut {
 ///   "rp": 0.061, "rwp": 0.082, "rexp": 0.05,   // fractions (0.05 = 5 %)
 ///   "chi2": 2.7,                        // reduced χ²_ν = Σw(yo−yc)²/(N−P)
 ///   "gof": 1.64,                        // √χ²_ν
+///   "durbin_watson": 0.9,               // d of the weighted residuals (null if they vanish)
+///   "durbin_watson_q": 1.93,            // Hill & Flack's 99.9 % critical value: d < Q means
+///                                       // serially correlated residuals (esds too small)
 ///   "n_points": 4000,                   // N fitted points
 ///   "n_params": 21,                     // P independent refined parameters (last stage)
 ///   "n_excluded_zero_esd": 0,           // points left out because their esd is 0
@@ -172,6 +175,10 @@ pub struct RefineResult {
     pub chi2: f64,
     /// Goodness of fit.
     pub gof: f64,
+    /// Durbin–Watson d of the weighted residuals (None when they all vanish).
+    pub durbin_watson: Option<f64>,
+    /// Hill & Flack's 99.9 % critical value Q of d.
+    pub durbin_watson_q: f64,
     /// Fitted points.
     pub n_points: usize,
     /// Independent refined parameters of the last stage.
@@ -698,6 +705,8 @@ pub(crate) fn assemble(args: &RefineArgs, p: &Prepared, f: &Fitted) -> Result<Bu
         rexp: st.rexp,
         chi2: st.chi2,
         gof: st.gof,
+        durbin_watson: st.durbin_watson,
+        durbin_watson_q: st.durbin_watson_critical(),
         n_points: st.n_points,
         n_params: st.n_params,
         n_excluded_zero_esd: r.observations.n_zero_esd,

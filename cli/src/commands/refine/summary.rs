@@ -119,6 +119,18 @@ pub(crate) fn print(out: &mut dyn Write, b: &Bundle, f: &Fitted, p: &Prepared) -
         res.iterations,
         res.termination
     )?;
+    if let Some(d) = res.durbin_watson {
+        let verdict = if d < res.durbin_watson_q {
+            "serially correlated residuals: the esds understate the uncertainty (Bérar & Lelann 1991)"
+        } else {
+            "no serial correlation at 99.9 %"
+        };
+        writeln!(
+            out,
+            "Durbin–Watson d = {d:.3} (Hill & Flack Q = {:.3}): {verdict}",
+            res.durbin_watson_q
+        )?;
+    }
     for ph in &res.phases {
         let mut parts = Vec::new();
         if let (Some(rb), Some(rf)) = (ph.r_bragg, ph.r_f) {
