@@ -473,6 +473,21 @@ impl Ctx<'_> {
     fn line(&self, needle: &str) -> usize {
         self.text.find(needle).map(|i| self.text[..i].lines().count().max(1)).unwrap_or(1)
     }
+    /// 1-based line of the first line at or after the first `section` that assigns `key`
+    /// (`key =` after optional spaces); the section's line if there is none.
+    fn key_line(&self, section: &str, key: &str) -> usize {
+        let start = self.line(section);
+        self.text
+            .lines()
+            .enumerate()
+            .skip(start.saturating_sub(1))
+            .find(|(_, l)| {
+                l.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map_or(start, |(i, _)| i + 1)
+    }
     fn crystal(&self, needle: &str, source: bragg_crystal::Error) -> Error {
         Error::Crystal { path: self.path.to_path_buf(), line: self.line(needle), source }
     }
@@ -537,7 +552,22 @@ impl InstrumentSpec {
         if let Some(a) = self.anomalous {
             inst.anomalous = a;
         }
-        inst.validate().map_err(crystal)?;
+        inst.validate().map_err(|e| {
+            // Name the line of the offending key when the error says which one it is.
+            let key = match &e {
+                bragg_crystal::Error::InvalidValue { name, .. } => match name.as_str() {
+                    "inst.divergence" => Some("divergence_deg"),
+                    "inst.window_fwhm" => Some("window_fwhm"),
+                    "inst.zero" => Some("zero"),
+                    "inst.displacement" => Some("displacement_um"),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let line =
+                key.map_or_else(|| ctx.line("[instrument"), |k| ctx.key_line("[instrument", k));
+            Error::Crystal { path: ctx.path.to_path_buf(), line, source: e }
+        })?;
         Ok(inst)
     }
 }
@@ -730,6 +760,23 @@ mod tests {
 
     /// FullProf's profile function 5, its Asy1–4 and its peak window (Wdt) as the README's
     /// model shows them.
+    /// An instrument value that fails validation is reported on its own line.
+    #[test]
+    fn invalid_instrument_value_names_its_line() {
+        let text = "[instrument]\nwavelength = 0.458\ngeometry = { kind = \"bragg_brentano\", \
+                    goniometer_radius_mm = 240.0, displacement_um = 0.0 }\n\n\
+                    [instrument.profile]\nu = 0.0\nv = 0.0\nw = 1e-4\nx = 0.0\ny = 0.01\n\
+                    divergence_deg = -1.0\n\n[[phase]]\nname = \"LTNO\"\ncif = \"x.cif\"\n";
+        let path = Path::new("m.toml");
+        let file = parse_model(text, path).unwrap();
+        let err = file.build(path, text).unwrap_err();
+        assert!(
+            matches!(&err, Error::Crystal { line: 11, .. })
+                && err.to_string().contains("divergence"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn fullprof_profile_keys_parse() {
         let text = format!(
