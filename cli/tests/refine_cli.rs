@@ -186,6 +186,9 @@ fn refines_simulated_pattern_writes_every_output_and_recovers_the_truth() {
         let (v, e) = (p["value"].as_f64().unwrap(), p["esd"].as_f64().unwrap());
         assert!(p["refined"].as_bool().unwrap());
         assert!(e > 0.0 && e < 1e-3, "{key} esd {e}");
+        // Uncorrelated noise: the serial-correlation esd stays the plain one (within 10 %).
+        let es = p["esd_serial"].as_f64().unwrap();
+        assert!(es >= e && es < 1.1 * e, "{key} esd_serial {es} vs esd {e}");
         assert!((v - truth).abs() < 3.0 * e, "{key} = {v}({e}), truth {truth}");
     }
     // A fit of the true model to noise σ = √y: χ²ν ≈ 1 (within the spread of a few %).

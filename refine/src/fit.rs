@@ -151,7 +151,7 @@ impl Refinement {
             .into_iter()
             .map(|key| {
                 let value = r.target(&key).and_then(|t| Ok(r.model.get(t)?)).unwrap_or(f64::NAN);
-                Parameter { key, value, esd: None, refined: false, bounds: None }
+                Parameter { key, value, esd: None, esd_serial: None, refined: false, bounds: None }
             })
             .collect();
         Ok(r)
@@ -187,6 +187,7 @@ impl Refinement {
             key: key.clone(),
             value,
             esd: None,
+            esd_serial: None,
             refined: false,
             bounds: None,
         });
@@ -257,7 +258,7 @@ impl Refinement {
             for h in &newly {
                 if let Some(p) = self.parameters.iter_mut().find(|p| p.key == h.key) {
                     p.refined = false;
-                    p.esd = None;
+                    (p.esd, p.esd_serial) = (None, None);
                 }
             }
             held.extend(newly);
@@ -479,6 +480,24 @@ impl Refinement {
             p.esd = if at_bound { None } else { esd };
         }
         let statistics = self.statistics(&evaluation, n_free)?;
+        // esds allowing for serial correlation: AR(1) with ρ = 1 − d/2 (no shrinking for d > 2).
+        let serial = match (&covariance, statistics.durbin_watson) {
+            (Some(c), Some(d)) => Some(c.serial_corrected(&ju, (1.0 - 0.5 * d).clamp(0.0, 0.99))?),
+            _ => None,
+        };
+        for (j, &pi) in refined.iter().enumerate() {
+            let p = &mut self.parameters[pi];
+            p.esd_serial = match (&serial, p.esd) {
+                (Some(cs), Some(esd)) => {
+                    let row = reduction.t.row(j);
+                    let var: f64 = (0..n_free)
+                        .map(|a| (0..n_free).map(|b| row[a] * cs[(a, b)] * row[b]).sum::<f64>())
+                        .sum();
+                    Some(var.max(0.0).sqrt().max(esd))
+                }
+                _ => None,
+            };
+        }
         Ok(FitOutcome {
             termination,
             evaluations: report.number_of_evaluations,

@@ -23,6 +23,10 @@ pub struct Parameter {
     pub value: f64,
     /// esd from the last fit that refined it.
     pub esd: Option<f64>,
+    /// esd allowing for serially correlated residuals (AR(1) from the Durbin–Watson d,
+    /// [`crate::covariance::Covariance::serial_corrected`]); ≥ `esd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esd_serial: Option<f64>,
     /// Whether the fit varies it.
     pub refined: bool,
     /// Optional bounds [lo, hi]; a step beyond is stopped at the bound and reported.

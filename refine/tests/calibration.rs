@@ -211,3 +211,78 @@ fn counting_weights_bias_the_background_by_one_count_and_true_weights_do_not() {
     assert!(zm.abs() < Z999 / (N as f64).sqrt(), "mean z {zm}");
     assert!((zs - 1.0).abs() < Z999 / (2.0 * (N as f64 - 1.0)).sqrt(), "sd z {zs}");
 }
+
+/// Serially correlated noise, as real Rietveld residuals are (FullProf's PbSO4 fit has
+/// Durbin–Watson d = 0.73): Gaussian noise of σ = √y with AR(1) correlation ρ = 0.6 between
+/// neighbouring points. The usual esds (C = A⁻¹χ²_ν) are then too small; the `esd_serial` of
+/// every parameter (the least-squares sandwich with ρ estimated from d,
+/// `Covariance::serial_corrected`) matches the spread of the estimates over realisations.
+/// Tolerance: 3.29/√(2(N − 1)) on the ratio spread/esd (normal approximation of a sample sd).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "Monte Carlo: run with --release")]
+fn serial_esds_match_the_spread_under_ar1_noise() {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    const N: u64 = 200;
+    const RHO: f64 = 0.6;
+    let truth = ltno_synchrotron_model().unwrap();
+    let grid = grid();
+    let y_true = simulate(&truth, &grid).unwrap().total;
+    let sigma: Vec<f64> = y_true.iter().map(|v| v.sqrt()).collect();
+    let start = perturbed(&truth);
+    let p_true = truth_values(&truth, &CHECKED);
+    // Per realisation: (value, esd, esd_serial) of each checked parameter, and d.
+    type Run = (Vec<(f64, f64, f64)>, f64);
+    let runs: Vec<Run> = (0..N)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = rand_pcg::Pcg64::seed_from_u64(30_000 + i);
+            let mut e = 0.0;
+            let y: Vec<f64> = y_true
+                .iter()
+                .zip(&sigma)
+                .map(|(v, s)| {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    e = RHO * e + (1.0 - RHO * RHO).sqrt() * z;
+                    v + s * e
+                })
+                .collect();
+            let obs = Observations::new(&grid, &y, Some(&sigma), None, &[]).unwrap();
+            let mut r = Refinement::new(start.clone(), obs).unwrap();
+            r.refine(&keys(&REFINED), true).unwrap();
+            let out = r.fit(FitOptions::default()).unwrap();
+            assert!(out.termination.is_success(), "{:?}", out.termination);
+            let vals = CHECKED
+                .iter()
+                .map(|k| {
+                    let p = param(&r, k);
+                    (p.value, p.esd.unwrap(), p.esd_serial.unwrap())
+                })
+                .collect();
+            (vals, out.statistics.durbin_watson.unwrap())
+        })
+        .collect();
+    let n = N as f64;
+    let (d_mean, _) = mean_sd(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
+    assert!((d_mean - 2.0 * (1.0 - RHO)).abs() < 0.02, "mean d {d_mean}");
+    let tol = Z999 / (2.0 * (n - 1.0)).sqrt();
+    let mut failures = Vec::new();
+    for (j, key) in CHECKED.iter().enumerate() {
+        let (_, spread) = mean_sd(&runs.iter().map(|r| r.0[j].0 - p_true[j]).collect::<Vec<_>>());
+        let (esd, _) = mean_sd(&runs.iter().map(|r| r.0[j].1).collect::<Vec<_>>());
+        let (esd_serial, _) = mean_sd(&runs.iter().map(|r| r.0[j].2).collect::<Vec<_>>());
+        eprintln!(
+            "{key:14} spread/esd {:.3}, spread/esd_serial {:.3}",
+            spread / esd,
+            spread / esd_serial
+        );
+        if (spread / esd_serial - 1.0).abs() > tol {
+            failures.push(format!("{key}: spread/esd_serial = {:.3}", spread / esd_serial));
+        }
+        // The plain esds are too small here: the correction is needed, not cosmetic.
+        if spread / esd < 1.0 + tol {
+            failures.push(format!("{key}: spread/esd = {:.3} (expected > 1)", spread / esd));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+}

@@ -46,6 +46,9 @@ pub struct ParameterOut {
     pub value: f64,
     /// esd from the final fit; `null` when not refined in it (or the covariance is singular).
     pub esd: Option<f64>,
+    /// esd allowing for serially correlated residuals (AR(1) from the Durbin–Watson d; the
+    /// least-squares sandwich, `Covariance::serial_corrected`); ≥ `esd`.
+    pub esd_serial: Option<f64>,
     /// Whether the final fit refined it.
     pub refined: bool,
     /// Unit of value and esd (`Å`, `°`, `Å²`, `µm`, `deg²`, `counts`, or empty).
@@ -122,7 +125,8 @@ pub struct StageOut {
 ///   "range": [15.0, 140.0],             // fitted 2θ window, degrees
 ///   "excluded": [[20.0, 22.0]],         // excluded 2θ regions, degrees
 ///   "parameters": [                     // every parameter of the model
-///     {"key": "LCO.cell.a", "value": 2.8155, "esd": 2e-5, "refined": true, "unit": "Å"}, …],
+///     {"key": "LCO.cell.a", "value": 2.8155, "esd": 2e-5, "esd_serial": 4e-5,
+///      "refined": true, "unit": "Å"}, …],    // esd_serial: allowing for serial correlation
 ///   "rp": 0.061, "rwp": 0.082, "rexp": 0.05,   // fractions (0.05 = 5 %)
 ///   "chi2": 2.7,                        // reduced χ²_ν = Σw(yo−yc)²/(N−P)
 ///   "gof": 1.64,                        // √χ²_ν
@@ -654,6 +658,7 @@ pub(crate) fn assemble(args: &RefineArgs, p: &Prepared, f: &Fitted) -> Result<Bu
             key: q.key.to_string(),
             value: q.value,
             esd: if q.refined { q.esd } else { None },
+            esd_serial: if q.refined { q.esd_serial } else { None },
             refined: q.refined,
             unit: unit_of(&q.key).to_string(),
         })

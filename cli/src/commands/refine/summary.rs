@@ -121,7 +121,8 @@ pub(crate) fn print(out: &mut dyn Write, b: &Bundle, f: &Fitted, p: &Prepared) -
     )?;
     if let Some(d) = res.durbin_watson {
         let verdict = if d < res.durbin_watson_q {
-            "serially correlated residuals: the esds understate the uncertainty (Bérar & Lelann 1991)"
+            "serially correlated residuals: the esds understate the uncertainty; result.json's \
+             esd_serial allows for it (AR(1) sandwich)"
         } else {
             "no serial correlation at 99.9 %"
         };
