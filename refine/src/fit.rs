@@ -71,6 +71,7 @@ pub struct FitOptions {
     /// Compute the covariance from a fresh Jacobian at the solution (exact esds). When false
     /// the minimiser's last Jacobian is used (one step before the solution at most): good
     /// enough for intermediate stages and singularity checks, and one evaluation cheaper.
+    /// The serial-correlation esds (`Parameter::esd_serial`) are computed only when true.
     pub exact_covariance: bool,
 }
 
@@ -482,7 +483,9 @@ impl Refinement {
         let statistics = self.statistics(&evaluation, n_free)?;
         // esds allowing for serial correlation: AR(1) with ρ = 1 − d/2 (no shrinking for d > 2).
         let serial = match (&covariance, statistics.durbin_watson) {
-            (Some(c), Some(d)) => Some(c.serial_corrected(&ju, (1.0 - 0.5 * d).clamp(0.0, 0.99))?),
+            (Some(c), Some(d)) if options.exact_covariance => {
+                Some(c.serial_corrected(&ju, (1.0 - 0.5 * d).clamp(0.0, 0.99))?)
+            }
             _ => None,
         };
         for (j, &pi) in refined.iter().enumerate() {
