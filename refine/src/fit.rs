@@ -930,6 +930,15 @@ fn compress(
 }
 
 /// Warnings for reflections inside the fitted range whose profile widths needed the floor.
+/// Whether some reflection inside the observed range had its width floored (a negative
+/// Caglioti width² there).
+pub(crate) fn widths_floored_in_range(
+    evaluation: &Evaluation,
+    observations: &Observations,
+) -> bool {
+    !floored_warnings(evaluation, observations).is_empty()
+}
+
 fn floored_warnings(evaluation: &Evaluation, observations: &Observations) -> Vec<String> {
     let (lo, hi) = match (observations.two_theta_deg.first(), observations.two_theta_deg.last()) {
         (Some(a), Some(b)) => (*a, *b),

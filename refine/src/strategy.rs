@@ -340,8 +340,71 @@ pub fn run_default(
         last = Some(out);
         previous = keys;
     }
-    match last {
-        Some(out) => Ok((reports, out)),
-        None => Err(crate::error::Error::InvalidInput("the strategy has no stage".into())),
+    let Some(mut out) = last else {
+        return Err(crate::error::Error::InvalidInput("the strategy has no stage".into()));
+    };
+    if let Some((rep, repaired)) =
+        repair_negative_widths(r, &previous, options, out.statistics.rwp)?
+    {
+        reports.push(rep);
+        out = repaired;
+    }
+    Ok((reports, out))
+}
+
+/// The largest relative rise of Rwp accepted for a physical profile in
+/// [`repair_negative_widths`] (2 %): a larger one says the data want what U, V, W did, and the
+/// warning is left for the user.
+const REPAIR_RWP_TOLERANCE: f64 = 0.02;
+
+/// A Caglioti U, V, W that gives a negative Gaussian width² inside the range is unphysical
+/// (the engine floors it and the fit warns). With V = 0 and U, W ≥ 0, H_G² = U tan²θ + W
+/// (+ P/cos²θ) cannot go negative, so the last stage is refitted that way. The
+/// repaired fit is kept when it no longer floors any width and its Rwp (`rwp_before` is the
+/// last stage's) is at most [`REPAIR_RWP_TOLERANCE`] worse; otherwise the original stands
+/// (restored) and its warning with it. Returns the extra stage, if one was kept.
+fn repair_negative_widths(
+    r: &mut Refinement,
+    keys: &[ParamKey],
+    options: &StrategyOptions,
+    rwp_before: f64,
+) -> Result<Option<(StageReport, FitOutcome)>> {
+    let ev = r.evaluate()?;
+    let (u, v) = (ParamKey::profile(ProfileTerm::U), ParamKey::profile(ProfileTerm::V));
+    if !crate::fit::widths_floored_in_range(&ev, &r.observations) || !keys.contains(&v) {
+        return Ok(None);
+    }
+    let w = ParamKey::profile(ProfileTerm::W);
+    let saved = (r.model.clone(), r.parameters.clone());
+    let value = |r: &Refinement, k: &ParamKey| {
+        r.parameters.iter().find(|p| p.key == *k).map_or(0.0, |p| p.value)
+    };
+    let (u_now, w_now) = (value(r, &u), value(r, &w));
+    r.set_value(&v, 0.0)?;
+    r.set_value(&u, u_now.max(0.0))?;
+    // W > 0 keeps the width finite at low angle; start it at a small positive width if it
+    // went negative (1·10⁻⁴ deg²: H_G = 0.01°).
+    r.set_value(&w, if w_now > 0.0 { w_now } else { 1e-4 })?;
+    for k in [&u, &w] {
+        r.parameter_mut(k)?.bounds = Some((0.0, f64::INFINITY));
+    }
+    let without_v: Vec<ParamKey> = keys.iter().filter(|k| **k != v).cloned().collect();
+    let name = "profile repaired: V = 0, U, W ≥ 0 (U, V, W gave negative widths)";
+    let attempt = run_stage(r, name, &without_v, options.fit);
+    for k in [&u, &w] {
+        let before = saved.1.iter().find(|p| p.key == *k).and_then(|p| p.bounds);
+        r.parameter_mut(k)?.bounds = before;
+    }
+    match attempt {
+        Ok((rep, out))
+            if !crate::fit::widths_floored_in_range(&out.evaluation, &r.observations)
+                && out.statistics.rwp <= rwp_before * (1.0 + REPAIR_RWP_TOLERANCE) =>
+        {
+            Ok(Some((rep, out)))
+        }
+        _ => {
+            (r.model, r.parameters) = saved;
+            Ok(None)
+        }
     }
 }
