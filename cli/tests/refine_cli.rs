@@ -423,13 +423,20 @@ fn bad_inputs_name_the_problem_and_leave_no_output() {
 /// [001] and the newcomer's default strategy. Ozaki et al., npj Comput. Mater. 6, 75 (2020)
 /// report Rwp 8.447 % (automated GSAS-II) and 8.958 % (expert); the issue asks for < 8.9 %. The
 /// COD cell is a = 2.814, c = 14.048 Å.
+/// `../shared/data/licoo2-bruker`, or None (with a note) when the shared data are absent.
+fn licoo2_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/licoo2-bruker");
+    if dir.join("LiCoO2.UXD").exists() {
+        Some(dir)
+    } else {
+        println!("note: {} absent; LiCoO2 real-data test skipped", dir.display());
+        None
+    }
+}
+
 #[test]
 fn licoo2_bruker_uxd() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/licoo2-bruker");
-    if !dir.join("LiCoO2.UXD").exists() {
-        println!("note: {} absent; LiCoO2 real-data test skipped", dir.display());
-        return;
-    }
+    let Some(dir) = licoo2_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let cif = dir.join("LiCoO2-COD-1533825.cif");
     let model = format!(
@@ -482,11 +489,7 @@ preferred_orientation = {{ axis_hkl = [0, 0, 1], r = 1.0 }}
 /// no floored widths.
 #[test]
 fn negative_caglioti_widths_are_repaired_on_licoo2() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/licoo2-bruker");
-    if !dir.join("LiCoO2.UXD").exists() {
-        println!("note: {} absent; LiCoO2 repair test skipped", dir.display());
-        return;
-    }
+    let Some(dir) = licoo2_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let cif = format!("LCO={}", dir.join("LiCoO2-COD-1533825.cif").display());
     let data = dir.join("LiCoO2.UXD");

@@ -75,15 +75,15 @@ fn perturbed(truth: &PatternModel) -> PatternModel {
     m
 }
 
-/// Refines one realisation and returns the (value, esd) of `checked`, the GoF and the number of
-/// evaluations.
+/// Refines one realisation and returns the (value, esd, esd_serial) of `checked`, the GoF, the
+/// number of evaluations and the Durbin–Watson d.
 fn refine_one(
     start: &PatternModel,
     grid: &[f64],
     y_obs: &[f64],
     sigma: Option<&[f64]>,
     checked: &[&str],
-) -> (Vec<(f64, f64)>, f64, usize) {
+) -> (Vec<(f64, f64, f64)>, f64, usize, f64) {
     let obs = Observations::new(grid, y_obs, sigma, None, &[]).unwrap();
     let mut r = Refinement::new(start.clone(), obs).unwrap();
     r.refine(&keys(&REFINED), true).unwrap();
@@ -93,10 +93,10 @@ fn refine_one(
         .iter()
         .map(|k| {
             let p = param(&r, k);
-            (p.value, p.esd.unwrap())
+            (p.value, p.esd.unwrap(), p.esd_serial.unwrap())
         })
         .collect();
-    (vals, out.statistics.gof, out.evaluations)
+    (vals, out.statistics.gof, out.evaluations, out.statistics.durbin_watson.unwrap())
 }
 
 fn truth_values(truth: &PatternModel, checked: &[&str]) -> Vec<f64> {
@@ -247,19 +247,8 @@ fn serial_esds_match_the_spread_under_ar1_noise() {
                     v + s * e
                 })
                 .collect();
-            let obs = Observations::new(&grid, &y, Some(&sigma), None, &[]).unwrap();
-            let mut r = Refinement::new(start.clone(), obs).unwrap();
-            r.refine(&keys(&REFINED), true).unwrap();
-            let out = r.fit(FitOptions::default()).unwrap();
-            assert!(out.termination.is_success(), "{:?}", out.termination);
-            let vals = CHECKED
-                .iter()
-                .map(|k| {
-                    let p = param(&r, k);
-                    (p.value, p.esd.unwrap(), p.esd_serial.unwrap())
-                })
-                .collect();
-            (vals, out.statistics.durbin_watson.unwrap())
+            let (vals, _, _, d) = refine_one(&start, &grid, &y, Some(&sigma), &CHECKED);
+            (vals, d)
         })
         .collect();
     let n = N as f64;
