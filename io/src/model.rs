@@ -758,8 +758,6 @@ mod tests {
         assert_eq!(back, file);
     }
 
-    /// FullProf's profile function 5, its Asy1–4 and its peak window (Wdt) as the README's
-    /// model shows them.
     /// An instrument value that fails validation is reported on its own line.
     #[test]
     fn invalid_instrument_value_names_its_line() {
@@ -777,6 +775,8 @@ mod tests {
         );
     }
 
+    /// FullProf's profile function 5, its Asy1–4 and its peak window (Wdt) as the README's
+    /// model shows them.
     #[test]
     fn fullprof_profile_keys_parse() {
         let text = format!(

@@ -464,13 +464,7 @@ impl Refinement {
         for (j, &pi) in refined.iter().enumerate() {
             let t = targets[j];
             let value = self.model.get(t)?;
-            let esd = covariance.as_ref().map(|c| {
-                let row = reduction.t.row(j);
-                let var: f64 = (0..n_free)
-                    .map(|a| (0..n_free).map(|b| row[a] * c.matrix[(a, b)] * row[b]).sum::<f64>())
-                    .sum();
-                var.max(0.0).sqrt()
-            });
+            let esd = covariance.as_ref().map(|c| mapped_esd(&reduction.t, j, &c.matrix));
             let p = &mut self.parameters[pi];
             p.value = value;
             // A parameter held at a bound has no meaningful esd (its derivative constrains
@@ -491,13 +485,7 @@ impl Refinement {
         for (j, &pi) in refined.iter().enumerate() {
             let p = &mut self.parameters[pi];
             p.esd_serial = match (&serial, p.esd) {
-                (Some(cs), Some(esd)) => {
-                    let row = reduction.t.row(j);
-                    let var: f64 = (0..n_free)
-                        .map(|a| (0..n_free).map(|b| row[a] * cs[(a, b)] * row[b]).sum::<f64>())
-                        .sum();
-                    Some(var.max(0.0).sqrt().max(esd))
-                }
+                (Some(cs), Some(esd)) => Some(mapped_esd(&reduction.t, j, cs).max(esd)),
                 _ => None,
             };
         }
@@ -929,7 +917,16 @@ fn compress(
     Some((rt, jt))
 }
 
-/// Warnings for reflections inside the fitted range whose profile widths needed the floor.
+/// The esd of refined parameter `j` from the covariance `c` of the free parameters:
+/// √(t_j C t_jᵀ), with t_j row j of the map T from free to refined parameters (a dependent
+/// parameter's esd carries its constraint).
+fn mapped_esd(t: &DMatrix<f64>, j: usize, c: &DMatrix<f64>) -> f64 {
+    let row = t.row(j);
+    let n = c.nrows().min(row.len());
+    let var: f64 = (0..n).map(|a| (0..n).map(|b| row[a] * c[(a, b)] * row[b]).sum::<f64>()).sum();
+    var.max(0.0).sqrt()
+}
+
 /// Whether some reflection inside the observed range had its width floored (a negative
 /// Caglioti width² there).
 pub(crate) fn widths_floored_in_range(
@@ -939,6 +936,7 @@ pub(crate) fn widths_floored_in_range(
     !floored_warnings(evaluation, observations).is_empty()
 }
 
+/// Warnings for reflections inside the fitted range whose profile widths needed the floor.
 fn floored_warnings(evaluation: &Evaluation, observations: &Observations) -> Vec<String> {
     let (lo, hi) = match (observations.two_theta_deg.first(), observations.two_theta_deg.last()) {
         (Some(a), Some(b)) => (*a, *b),

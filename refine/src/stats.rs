@@ -233,9 +233,7 @@ impl Statistics {
             background_corrected,
         })
     }
-}
 
-impl Statistics {
     /// Hill & Flack's critical value of the Durbin–Watson d at 99.9 % confidence,
     /// Q = 2·[(N − 1)/(N − P) − 3.0902/√(N + 2)] (R. J. Hill & H. D. Flack (1987), *J. Appl.
     /// Cryst.* 20, 356, eq. 6; FullProf's "DW-exp"): d < Q means the residuals are serially

@@ -343,9 +343,7 @@ pub fn run_default(
     let Some(mut out) = last else {
         return Err(crate::error::Error::InvalidInput("the strategy has no stage".into()));
     };
-    if let Some((rep, repaired)) =
-        repair_negative_widths(r, &previous, options, out.statistics.rwp)?
-    {
+    if let Some((rep, repaired)) = repair_negative_widths(r, &previous, options, &out)? {
         reports.push(rep);
         out = repaired;
     }
@@ -360,18 +358,19 @@ const REPAIR_RWP_TOLERANCE: f64 = 0.02;
 /// A Caglioti U, V, W that gives a negative Gaussian width² inside the range is unphysical
 /// (the engine floors it and the fit warns). With V = 0 and U, W ≥ 0, H_G² = U tan²θ + W
 /// (+ P/cos²θ) cannot go negative, so the last stage is refitted that way. The
-/// repaired fit is kept when it no longer floors any width and its Rwp (`rwp_before` is the
-/// last stage's) is at most [`REPAIR_RWP_TOLERANCE`] worse; otherwise the original stands
+/// repaired fit is kept when it no longer floors any width and its Rwp is at most
+/// [`REPAIR_RWP_TOLERANCE`] worse than that of `last`, the last stage's outcome; otherwise the
+/// original stands
 /// (restored) and its warning with it. Returns the extra stage, if one was kept.
 fn repair_negative_widths(
     r: &mut Refinement,
     keys: &[ParamKey],
     options: &StrategyOptions,
-    rwp_before: f64,
+    last: &FitOutcome,
 ) -> Result<Option<(StageReport, FitOutcome)>> {
-    let ev = r.evaluate()?;
     let (u, v) = (ParamKey::profile(ProfileTerm::U), ParamKey::profile(ProfileTerm::V));
-    if !crate::fit::widths_floored_in_range(&ev, &r.observations) || !keys.contains(&v) {
+    if !crate::fit::widths_floored_in_range(&last.evaluation, &r.observations) || !keys.contains(&v)
+    {
         return Ok(None);
     }
     let w = ParamKey::profile(ProfileTerm::W);
@@ -398,7 +397,7 @@ fn repair_negative_widths(
     match attempt {
         Ok((rep, out))
             if !crate::fit::widths_floored_in_range(&out.evaluation, &r.observations)
-                && out.statistics.rwp <= rwp_before * (1.0 + REPAIR_RWP_TOLERANCE) =>
+                && out.statistics.rwp <= last.statistics.rwp * (1.0 + REPAIR_RWP_TOLERANCE) =>
         {
             Ok(Some((rep, out)))
         }

@@ -358,6 +358,13 @@ impl Radiation {
         any.then_some(two / one)
     }
 
+    /// [`Radiation::kalpha2_ratio`], or an error saying the source has no Kα2 line.
+    pub fn kalpha2_ratio_or_err(&self) -> Result<f64> {
+        self.kalpha2_ratio().ok_or_else(|| {
+            Error::Model("the Kα2/Kα1 ratio needs a source with a Kα2 line (e.g. CuKa)".into())
+        })
+    }
+
     /// ∂I_c/∂R of every component's relative intensity I_c with respect to the Kα2/Kα1 ratio
     /// R under [`Radiation::set_kalpha2_ratio`]: I_c/R in the Kα2 group (Σ_Kα1 I / n for each
     /// of its n lines at R = 0), 0 elsewhere; None without a Kα2 group.
@@ -393,16 +400,11 @@ impl Radiation {
                 reason: "must lie in [0, 1]",
             });
         }
-        let (Some(r), Some(d)) = (self.kalpha2_ratio(), self.kalpha2_ratio_derivatives()) else {
-            return Err(Error::Model(
-                "the Kα2/Kα1 ratio needs a source with a Kα2 line (e.g. CuKa)".into(),
-            ));
-        };
-        let second: Vec<bool> = self.components.iter().map(|c| self.in_kalpha2_group(c)).collect();
-        for ((c, dc), two) in self.components.iter_mut().zip(&d).zip(second) {
-            if two {
-                c.relative_intensity += (ratio - r) * dc;
-            }
+        let (r, d) = (self.kalpha2_ratio_or_err()?, self.kalpha2_ratio_derivatives());
+        let d = d.unwrap_or_default();
+        // Linear in the ratio: ∂I_c/∂R is 0 outside the Kα2 group.
+        for (c, dc) in self.components.iter_mut().zip(&d) {
+            c.relative_intensity += (ratio - r) * dc;
         }
         Ok(())
     }

@@ -391,6 +391,8 @@ impl Evaluator {
         let lambda_primary = inst.radiation.primary_wavelength_angstrom();
         let divergence_col =
             targets.iter().position(|t| *t == Target::Profile(ProfileTerm::Divergence));
+        // The flat-specimen copies of the current peak (reused from peak to peak).
+        let mut copies = Vec::new();
         // ∂I_c/∂(Kα2/Kα1) per component, when that ratio is a target.
         let dintensity_dratio = if targets.contains(&Target::Kalpha2Ratio) {
             inst.radiation.kalpha2_ratio_derivatives()
@@ -472,18 +474,10 @@ impl Evaluator {
                     Err(_) if self.width_floor => (floored_widths(&inst.profile, center)?, true),
                     Err(e) => return Err(e),
                 };
+                // Emission line widths (TCH only, as `Instrument::validate` checks).
                 let (line_l, dline_l) = c.lorentz_fwhm_deg(center);
-                if line_l > 0.0 {
-                    if inst.profile.function == ProfileFunction::PseudoVoigt {
-                        return Err(Error::Model(
-                            "emission line widths (lorentz_fwhm_angstrom) need the TCH profile \
-                             function"
-                                .into(),
-                        ));
-                    }
-                    widths.fwhm_l += line_l;
-                    widths.dl_dtth += dline_l;
-                }
+                widths.fwhm_l += line_l;
+                widths.dl_dtth += dline_l;
                 record.width_floored |= floored;
                 let (lp, dlp) = inst.intensity_factor_with_derivative(bragg)?;
                 let wrel = c.relative_intensity / reference;
@@ -649,7 +643,7 @@ impl Evaluator {
                     ProfileFunction::Tch => widths.fwhm_g + widths.fwhm_l,
                     ProfileFunction::PseudoVoigt => widths.fwhm_g,
                 };
-                let copies = flat_specimen::nodes(center, fwhm, inst.profile.divergence_deg)?;
+                flat_specimen::nodes_into(center, fwhm, inst.profile.divergence_deg, &mut copies)?;
                 if copies.is_empty() {
                     peaks.push((peak, derivs, k));
                     continue;

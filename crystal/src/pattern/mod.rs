@@ -172,6 +172,13 @@ impl Instrument {
                 reason: "must be finite, ≥ 0 and ≤ 20 (degrees of equatorial divergence)",
             });
         }
+        if self.profile.function == crate::profile::ProfileFunction::PseudoVoigt
+            && self.radiation.components().iter().any(|c| c.lorentz_fwhm_angstrom > 0.0)
+        {
+            return Err(Error::Model(
+                "emission line widths (lorentz_fwhm_angstrom) need the TCH profile function".into(),
+            ));
+        }
         if divergence > 0.0 && !matches!(self.geometry, Geometry::BraggBrentano { .. }) {
             return Err(Error::Model(
                 "the flat-specimen aberration (divergence_deg) needs Bragg–Brentano geometry"

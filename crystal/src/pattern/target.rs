@@ -227,9 +227,7 @@ impl PatternModel {
             }
             Target::Zero => Ok(self.instrument.zero_deg),
             Target::Wavelength => Ok(self.instrument.radiation.primary_wavelength_angstrom()),
-            Target::Kalpha2Ratio => self.instrument.radiation.kalpha2_ratio().ok_or_else(|| {
-                Error::Model("the Kα2/Kα1 ratio needs a source with a Kα2 line (e.g. CuKa)".into())
-            }),
+            Target::Kalpha2Ratio => self.instrument.radiation.kalpha2_ratio_or_err(),
             Target::Displacement => match self.instrument.geometry {
                 Geometry::BraggBrentano { displacement_um, .. } => Ok(displacement_um),
                 Geometry::DebyeScherrer { .. } => {

@@ -13,9 +13,9 @@
 //! side, so the values of a FullProf `.pcr` carry over unchanged — except that FullProf 5.40's
 //! curve for the PbSO4 round robin (`refine/tests/fullprof_peer.rs`) is drawn by bragg with
 //! P₁ = Asy1 + 3.6·Asy2 (P₂, P₃, P₄ unchanged): P₁ is degenerate with the constant of F_b,
-//! and FullProf's behaves as if F_b = 2(2z² − 1.2)·F_a. With Asy2 = 0 nothing changes. (Checked on the PbSO4 round
-//! robin: FullProf's refined Asy1–3 fit the data with this sign — Rwp 8.4 % — and not with the
-//! opposite one — Rwp 12.4 %; `refine/tests/real_data.rs`.)
+//! and FullProf's behaves as if F_b = 2(2z² − 1.2)·F_a. With Asy2 = 0 nothing changes.
+//! (Checked on the PbSO4 round robin: FullProf's refined Asy1–3 fit the data with this
+//! sign — Rwp 8.4 % — and not with the opposite one — Rwp 12.4 %; `refine/tests/real_data.rs`.)
 //!
 //! with H_k the FWHM of the (symmetric TCH) peak at 2θ_k, both in degrees; θ_k in radians
 //! inside tan. Where A would be negative (large P's close to 0° or 180° 2θ, where the

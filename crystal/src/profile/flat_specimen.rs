@@ -62,6 +62,20 @@ pub fn tail_length_deg(center_deg: f64, divergence_deg: f64) -> (f64, f64, f64) 
 /// flat-specimen aberration of divergence `divergence_deg` (module documentation); an empty
 /// list for α = 0. Errors for α not finite or negative, or a peak at or beyond 0°/180°.
 pub fn nodes(center_deg: f64, fwhm_deg: f64, divergence_deg: f64) -> Result<Vec<FlatSpecimenNode>> {
+    let mut out = Vec::new();
+    nodes_into(center_deg, fwhm_deg, divergence_deg, &mut out)?;
+    Ok(out)
+}
+
+/// [`nodes`] into `out` (cleared first), so that a caller drawing many peaks reuses one
+/// allocation.
+pub fn nodes_into(
+    center_deg: f64,
+    fwhm_deg: f64,
+    divergence_deg: f64,
+    out: &mut Vec<FlatSpecimenNode>,
+) -> Result<()> {
+    out.clear();
     if !(divergence_deg.is_finite() && divergence_deg >= 0.0) {
         return Err(Error::InvalidValue {
             name: "inst.divergence_deg".into(),
@@ -70,7 +84,7 @@ pub fn nodes(center_deg: f64, fwhm_deg: f64, divergence_deg: f64) -> Result<Vec<
         });
     }
     if divergence_deg == 0.0 {
-        return Ok(Vec::new());
+        return Ok(());
     }
     if !(center_deg > 0.0 && center_deg < 180.0) {
         return Err(Error::InvalidValue {
@@ -85,7 +99,7 @@ pub fn nodes(center_deg: f64, fwhm_deg: f64, divergence_deg: f64) -> Result<Vec<
         if ratio.is_finite() { (ratio.ceil() as usize).clamp(1, MAX_PANELS) } else { MAX_PANELS };
     let (x, w) = gauss_legendre::rule(ORDER);
     let width = 1.0 / panels as f64;
-    let mut out = Vec::with_capacity(panels * ORDER);
+    out.reserve(panels * ORDER);
     for p in 0..panels {
         let mid = (p as f64 + 0.5) * width;
         for (xi, wi) in x.iter().zip(w) {
@@ -99,7 +113,7 @@ pub fn nodes(center_deg: f64, fwhm_deg: f64, divergence_deg: f64) -> Result<Vec<
             });
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -528,6 +528,15 @@ pub type Loader<'a> = dyn Fn(&ScanEntry) -> Result<LoadedScan> + Sync + 'a;
 /// cannot be fitted.
 type Loaded = std::result::Result<LoadedScan, (ScanMeta, String)>;
 
+/// The row of the reference scan within the series: the reference fit's row without the
+/// shared parameters and their covariance (reported once, not per scan).
+fn reference_scan_row(reference: &ScanRow) -> ScanRow {
+    let mut row = reference.clone();
+    row.shared.clear();
+    row.shared_covariance = None;
+    row
+}
+
 /// A sink receives each finished row (called from worker threads in independent mode).
 pub type Sink<'a> = dyn Fn(SeriesEvent<'_>) -> Result<()> + Sync + 'a;
 
@@ -1111,10 +1120,7 @@ pub fn run_series(
                         continue;
                     }
                     let row = if entry.scan == plan.reference.scan {
-                        let mut row = reference.clone();
-                        row.shared.clear();
-                        row.shared_covariance = None;
-                        row
+                        reference_scan_row(&reference)
                     } else {
                         let clock = Instant::now();
                         let loaded = match ahead.take() {
@@ -1160,10 +1166,7 @@ pub fn run_series(
             let counts = Mutex::new((0usize, 0usize));
             let work = |entry: &&ScanEntry| -> Result<()> {
                 let row = if entry.scan == plan.reference.scan {
-                    let mut row = reference.clone();
-                    row.shared.clear();
-                    row.shared_covariance = None;
-                    row
+                    reference_scan_row(&reference)
                 } else {
                     ctx.fit_scan(entry, None)
                 };

@@ -10,11 +10,11 @@ use bragg_refine::uncertain::Uncertain;
 use bragg_refine::ParamKey;
 use std::io::Write;
 
-/// The unit of a parameter's value: `Å` (cell edges), `°` (cell angles, zero shift, TCH X
-/// and Y in degrees 2θ, equatorial divergence), `deg²` (TCH U, V, W, P), `Å²` (B_iso), `µm` (specimen displacement),
-/// `Å` (wavelength), `counts` (background coefficients), empty for dimensionless quantities
-/// (scale, occupancy, fractional coordinates, March–Dollase r, asymmetry, Kα2/Kα1 ratio,
-/// extracted intensities).
+/// The unit of a parameter's value: `Å` (cell edges, wavelength), `°` (cell angles, zero
+/// shift, TCH X and Y in degrees 2θ, equatorial divergence), `deg²` (TCH U, V, W, P), `Å²`
+/// (B_iso), `µm` (specimen displacement), `counts` (background coefficients), empty for
+/// dimensionless quantities (scale, occupancy, fractional coordinates, March–Dollase r,
+/// asymmetry, Kα2/Kα1 ratio, extracted intensities).
 pub fn unit_of(key: &ParamKey) -> &'static str {
     match key {
         ParamKey::Phase { item, .. } => match item {
